@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs every Debian package Kontor needs to build, run and test, then the
+# web app's npm packages. Idempotent: packages already present are skipped, and
+# `npm ci` runs only when package-lock.json changed since the last install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
+  # libraries
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsqlite3-dev libpq-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev
+  libtomlplusplus-dev libcli11-dev libhowardhinnant-date-dev tzdata
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # servers and tools used by tests and benchmarks
+  postgresql postgresql-contrib nginx-light wrk curl ca-certificates
+  # browser tests
+  chromium
+)
+# Node.js (with its npm) may come from another repository on the machine;
+# install Debian's only when there is none, since Debian splits npm out.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  # Debian's postgresql package would start a system cluster; Kontor's tests run
+  # their own, so keep the default one from being created at all.
+  $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/kontor.conf >/dev/null
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [[ -f web/package-lock.json ]]; then
+  stamp=web/node_modules/.kontor-lock
+  if [[ ! -f $stamp ]] || ! cmp -s web/package-lock.json "$stamp"; then
+    (cd web && npm ci --no-audit --no-fund)
+    cp web/package-lock.json "$stamp"
+  fi
+fi

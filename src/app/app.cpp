@@ -1,0 +1,122 @@
+#include "app/app.h"
+
+#include <unistd.h>
+
+#include <thread>
+
+#include "audit/api.h"
+#include "auth/api.h"
+#include "core/log.h"
+#include "http/system_api.h"
+#include "jobs/api.h"
+#include "store/migrate.h"
+
+namespace kontor {
+
+Result<std::unique_ptr<store::Database>> OpenDatabase(const Config& config) {
+  store::DatabaseOptions opts{config.database.pool_size, config.database.busy_timeout_ms};
+  ASSIGN_OR_RETURN(auto db, store::Database::Open(config.db, opts));
+  ASSIGN_OR_RETURN(int applied, store::Migrate(*db));
+  (void)applied;
+  return db;
+}
+
+App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
+    : config_(std::move(config)), db_(std::move(db)), clock_(clock) {
+  auth::AuthOptions ao{config_.auth.session_ttl_minutes, config_.auth.login_max_failures,
+                       config_.auth.login_window_minutes, config_.auth.lockout_minutes,
+                       config_.auth.token_cache_seconds};
+  auth_ = std::make_unique<auth::AuthService>(*db_, clock_, ao);
+  jobs::Options jo;
+  jo.node_id = config_.node_id.empty() ? [] {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    return std::string(host) + "-" + std::to_string(getpid());
+  }() : config_.node_id;
+  jo.workers = config_.jobs.workers;
+  jo.lease_ms = int64_t{config_.jobs.lease_seconds} * 1000;
+  jo.poll_ms = config_.jobs.poll_ms;
+  jobs_ = std::make_unique<jobs::JobService>(*db_, clock_, jo);
+}
+
+App::~App() = default;
+
+Status App::Init() {
+  RETURN_IF_ERROR(auth_->SeedRoles());
+  RegisterJobKinds();
+  // Periodic housekeeping; EnsureSchedule is idempotent across nodes.
+  RETURN_IF_ERROR(jobs_->EnsureSchedule("system.cleanup", "system.cleanup", "17 * * * *", "UTC", {}));
+
+  http::RegisterSystemRoutes(router_, *db_, metrics_, KONTOR_VERSION);
+  auth::RegisterRoutes(router_, *auth_);
+  audit::RegisterRoutes(router_, *db_);
+  jobs::RegisterRoutes(router_, *db_, *jobs_);
+
+  metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
+    std::vector<std::pair<std::string, double>> out;
+    for (const auto& [state, n] : jobs_->CountByState()) {
+      out.emplace_back("state=\"" + state + "\"", static_cast<double>(n));
+    }
+    return out;
+  });
+  static_files_ = std::make_unique<http::StaticFiles>(config_.http.web_root);
+  dispatcher_ = std::make_unique<http::Dispatcher>(
+      router_, *auth_, metrics_, clock_, http::DispatcherOptions{config_.http.rate_limit_per_s, true},
+      static_files_.get());
+  return Status::Ok();
+}
+
+void App::RegisterJobKinds() {
+  jobs_->RegisterKind({"demo.progress", "Counts to payload.steps, one step every payload.step_ms",
+                       [](jobs::JobContext& ctx) -> Status {
+                         JsonReader r(ctx.payload());
+                         int64_t steps = r.Int("steps", false, 1, 1000).value_or(20);
+                         int64_t step_ms = r.Int("step_ms", false, 0, 10000).value_or(200);
+                         RETURN_IF_ERROR(r.Finish());
+                         for (int64_t i = 1; i <= steps; ++i) {
+                           if (ctx.CancelRequested()) return Status::FailedPrecondition("cancelled");
+                           std::this_thread::sleep_for(std::chrono::milliseconds(step_ms));
+                           RETURN_IF_ERROR(ctx.SetProgress(i, steps));
+                         }
+                         return Status::Ok();
+                       },
+                       1});
+  jobs_->RegisterKind({"system.cleanup", "Deletes expired sessions and old login failures",
+                       [this](jobs::JobContext& ctx) -> Status {
+                         const int64_t now = ctx.clock().NowMs();
+                         RETURN_IF_ERROR(db_->Execute("DELETE FROM sessions WHERE expires_at < ?", {now}).status());
+                         RETURN_IF_ERROR(db_->Execute("DELETE FROM login_failures WHERE at < ?",
+                                                      {now - int64_t{7} * 86400000}).status());
+                         return ctx.SetProgress(1, 1);
+                       },
+                       3});
+}
+
+Status App::Serve() {
+  http::ServerOptions so;
+  RETURN_IF_ERROR(http::ParseListen(config_.listen, &so.host, &so.port));
+  so.threads = config_.http.threads;
+  so.max_body_bytes = config_.http.max_body_bytes;
+  so.max_header_bytes = config_.http.max_header_bytes;
+  so.header_timeout_s = config_.http.header_timeout_s;
+  so.body_timeout_s = config_.http.body_timeout_s;
+  so.idle_timeout_s = config_.http.idle_timeout_s;
+  so.shutdown_grace_s = config_.http.shutdown_grace_s;
+  server_ = std::make_unique<http::Server>(*dispatcher_, so);
+  RETURN_IF_ERROR(server_->Listen());
+  if (config_.jobs.enabled) jobs_->Start();
+  LogInfo("kontor serving", {{"listen", so.host + ":" + std::to_string(server_->port())},
+                             {"db", config_.db.substr(0, config_.db.find(':'))},
+                             {"version", KONTOR_VERSION}});
+  server_->Run();
+  LogInfo("http server drained; stopping job workers");
+  jobs_->Stop();
+  LogInfo("kontor stopped");
+  return Status::Ok();
+}
+
+void App::Shutdown() {
+  if (server_) server_->Shutdown();
+}
+
+}  // namespace kontor

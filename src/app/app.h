@@ -1,0 +1,58 @@
+// Wires Kontor's components together in one place (userver style): the
+// database, services, routes, the HTTP pipeline and the job workers.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "auth/auth_service.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "http/dispatcher.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "http/static_files.h"
+#include "jobs/job_service.h"
+#include "store/database.h"
+
+namespace kontor {
+
+// Opens the database named by the config and applies pending migrations.
+Result<std::unique_ptr<store::Database>> OpenDatabase(const Config& config);
+
+class App {
+ public:
+  // REQUIRES: `db` is migrated.
+  App(Config config, std::unique_ptr<store::Database> db, const Clock& clock);
+  ~App();
+
+  // Seeds built-in roles and schedules, registers routes and job kinds.
+  Status Init();
+  // Creates demo users, a custom role and a sample job; prints how to log in.
+  Status LoadDemo();
+  // Serves until SIGTERM/SIGINT (or Shutdown()), then drains and stops jobs.
+  Status Serve();
+  void Shutdown();
+
+  store::Database& db() { return *db_; }
+  auth::AuthService& auth() { return *auth_; }
+  jobs::JobService& jobs() { return *jobs_; }
+  http::Router& router() { return router_; }
+
+ private:
+  void RegisterJobKinds();
+
+  Config config_;
+  std::unique_ptr<store::Database> db_;
+  const Clock& clock_;
+  std::unique_ptr<auth::AuthService> auth_;
+  std::unique_ptr<jobs::JobService> jobs_;
+  http::Router router_;
+  http::Metrics metrics_;
+  std::unique_ptr<http::StaticFiles> static_files_;
+  std::unique_ptr<http::Dispatcher> dispatcher_;
+  std::unique_ptr<http::Server> server_;
+};
+
+}  // namespace kontor

@@ -1,0 +1,32 @@
+// Who is calling: a staff user through a web session, or an API token.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "auth/permissions.h"
+
+namespace kontor::auth {
+
+struct Principal {
+  enum class Kind { kSession, kToken };
+  Kind kind = Kind::kToken;
+  int64_t user_id = 0;
+  std::string email;
+  std::string name;
+  std::string role;
+  PermissionSet permissions;  // effective: role, overrides, and token scopes applied
+  // Session only.
+  int64_t session_id = 0;
+  std::string csrf_token;
+  // Token only.
+  int64_t token_id = 0;
+  std::string token_name;
+
+  std::string Label() const {
+    return kind == Kind::kToken ? "token " + token_name + " (" + email + ")" : email;
+  }
+};
+
+}  // namespace kontor::auth

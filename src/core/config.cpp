@@ -1,0 +1,131 @@
+#include "core/config.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+
+namespace kontor {
+namespace {
+
+struct Binding {
+  ConfigKey key;
+  std::function<Status(Config*, const std::string&)> set;
+};
+
+Status ParseInt(const std::string& key, const std::string& v, int lo, int hi, int* out) {
+  int x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi) {
+    return Status::Validation({{key, "must be an integer in [" + std::to_string(lo) + ", " +
+                                         std::to_string(hi) + "]"}});
+  }
+  *out = x;
+  return Status::Ok();
+}
+
+#define STR(k, env, doc, field) \
+  {{k, env, doc}, [](Config* c, const std::string& v) { c->field = v; return Status::Ok(); }}
+#define INT(k, env, doc, field, lo, hi) \
+  {{k, env, doc}, [](Config* c, const std::string& v) { return ParseInt(k, v, lo, hi, &c->field); }}
+#define BOOL(k, env, doc, field)                                          \
+  {{k, env, doc}, [](Config* c, const std::string& v) {                   \
+     if (v == "true" || v == "1") c->field = true;                        \
+     else if (v == "false" || v == "0") c->field = false;                 \
+     else return Status::Validation({{k, "must be true or false"}});      \
+     return Status::Ok(); }}
+
+const std::vector<Binding>& Bindings() {
+  static const std::vector<Binding> kBindings = {
+      STR("listen", "KONTOR_LISTEN", "HOST:PORT the HTTP server binds", listen),
+      STR("db", "KONTOR_DB", "sqlite:PATH or postgres://user@host:port/db", db),
+      STR("log_level", "KONTOR_LOG_LEVEL", "trace, debug, info, warn, error", log_level),
+      STR("log_format", "KONTOR_LOG_FORMAT", "json (one object per line) or text", log_format),
+      STR("node_id", "KONTOR_NODE_ID", "name of this node in job leases (default host-pid)", node_id),
+      INT("http.threads", "KONTOR_HTTP_THREADS", "HTTP worker threads", http.threads, 1, 256),
+      INT("http.max_body_bytes", "KONTOR_HTTP_MAX_BODY_BYTES", "largest request body (413 above)", http.max_body_bytes, 1024, 1 << 30),
+      INT("http.max_header_bytes", "KONTOR_HTTP_MAX_HEADER_BYTES", "largest request head (431 above)", http.max_header_bytes, 1024, 1 << 20),
+      INT("http.header_timeout_s", "KONTOR_HTTP_HEADER_TIMEOUT_S", "time a client has to send the request head", http.header_timeout_s, 1, 3600),
+      INT("http.body_timeout_s", "KONTOR_HTTP_BODY_TIMEOUT_S", "time a client has to send the whole request", http.body_timeout_s, 1, 3600),
+      INT("http.idle_timeout_s", "KONTOR_HTTP_IDLE_TIMEOUT_S", "keep-alive idle time before the server closes", http.idle_timeout_s, 1, 3600),
+      INT("http.shutdown_grace_s", "KONTOR_HTTP_SHUTDOWN_GRACE_S", "time in-flight requests get on SIGTERM", http.shutdown_grace_s, 0, 3600),
+      STR("http.web_root", "KONTOR_HTTP_WEB_ROOT", "directory of the built web app served at /", http.web_root),
+      INT("http.rate_limit_per_s", "KONTOR_HTTP_RATE_LIMIT_PER_S", "requests per second per client address (0 = off)", http.rate_limit_per_s, 0, 1000000),
+      INT("database.pool_size", "KONTOR_DATABASE_POOL_SIZE", "database connections", database.pool_size, 1, 512),
+      INT("database.busy_timeout_ms", "KONTOR_DATABASE_BUSY_TIMEOUT_MS", "SQLite busy timeout", database.busy_timeout_ms, 0, 600000),
+      INT("auth.session_ttl_minutes", "KONTOR_AUTH_SESSION_TTL_MINUTES", "web session lifetime since last use", auth.session_ttl_minutes, 1, 525600),
+      INT("auth.login_max_failures", "KONTOR_AUTH_LOGIN_MAX_FAILURES", "failed logins before lockout", auth.login_max_failures, 1, 1000),
+      INT("auth.login_window_minutes", "KONTOR_AUTH_LOGIN_WINDOW_MINUTES", "window in which failures are counted", auth.login_window_minutes, 1, 10080),
+      INT("auth.lockout_minutes", "KONTOR_AUTH_LOCKOUT_MINUTES", "lockout length", auth.lockout_minutes, 1, 10080),
+      INT("auth.token_cache_seconds", "KONTOR_AUTH_TOKEN_CACHE_SECONDS", "how long another node may keep honouring a revoked token", auth.token_cache_seconds, 0, 300),
+      INT("jobs.workers", "KONTOR_JOBS_WORKERS", "job worker threads", jobs.workers, 0, 256),
+      INT("jobs.lease_seconds", "KONTOR_JOBS_LEASE_SECONDS", "job lease; a crashed node's job is taken over after it", jobs.lease_seconds, 2, 86400),
+      INT("jobs.poll_ms", "KONTOR_JOBS_POLL_MS", "how often idle workers look for due jobs", jobs.poll_ms, 10, 60000),
+      BOOL("jobs.enabled", "KONTOR_JOBS_ENABLED", "run job workers and schedules in this process", jobs.enabled),
+  };
+  return kBindings;
+}
+
+#undef STR
+#undef INT
+#undef BOOL
+
+std::string NodeToString(const toml::node& n) {
+  if (auto s = n.as_string()) return s->get();
+  if (auto i = n.as_integer()) return std::to_string(i->get());
+  if (auto b = n.as_boolean()) return b->get() ? "true" : "false";
+  if (auto f = n.as_floating_point()) return std::to_string(f->get());
+  return "\x01";  // not a scalar: fails every setter's validation
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& ConfigKeys() {
+  static const std::vector<ConfigKey> keys = [] {
+    std::vector<ConfigKey> out;
+    for (const auto& b : Bindings()) out.push_back(b.key);
+    return out;
+  }();
+  return keys;
+}
+
+Status SetConfigValue(Config* c, const std::string& key, const std::string& value) {
+  for (const auto& b : Bindings()) {
+    if (key == b.key.key) return b.set(c, value);
+  }
+  return Status::Validation({{key, "unknown configuration key"}});
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  Config c;
+  if (!path.empty()) {
+    toml::table tbl;
+    try {
+      tbl = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      return Status::InvalidArgument(path + ": " + std::string(e.description()));
+    }
+    std::vector<FieldError> errors;
+    std::function<void(const toml::table&, const std::string&)> walk =
+        [&](const toml::table& t, const std::string& prefix) {
+          for (const auto& [k, v] : t) {
+            std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+            if (auto sub = v.as_table()) {
+              walk(*sub, key);
+              continue;
+            }
+            Status st = SetConfigValue(&c, key, NodeToString(v));
+            if (!st.ok()) errors.insert(errors.end(), st.fields().begin(), st.fields().end());
+          }
+        };
+    walk(tbl, "");
+    if (!errors.empty()) return Status::Validation(errors, path + ": invalid configuration");
+  }
+  for (const auto& b : Bindings()) {
+    if (const char* v = std::getenv(b.key.env)) RETURN_IF_ERROR(b.set(&c, v));
+  }
+  return c;
+}
+
+}  // namespace kontor

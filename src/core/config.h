@@ -1,0 +1,67 @@
+// Server configuration: defaults, then a TOML file, then KONTOR_* environment
+// variables (environment wins), then command-line flags (applied by main).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace kontor {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string db = "sqlite:./data/kontor.db";
+  std::string log_level = "info";
+  std::string log_format = "json";  // json | text
+  std::string node_id;              // default: hostname-pid
+
+  struct Http {
+    int threads = 8;
+    int max_body_bytes = 1 << 20;
+    int max_header_bytes = 16 << 10;
+    int header_timeout_s = 10;  // slow-client limit for the request head
+    int body_timeout_s = 30;    // and for the whole request
+    int idle_timeout_s = 60;    // keep-alive idle
+    int shutdown_grace_s = 20;
+    std::string web_root = "web/dist";
+    int rate_limit_per_s = 0;   // per client address; 0 = off
+  } http;
+
+  struct Db {
+    int pool_size = 8;
+    int busy_timeout_ms = 5000;
+  } database;
+
+  struct Auth {
+    int session_ttl_minutes = 720;
+    int login_max_failures = 5;
+    int login_window_minutes = 15;
+    int lockout_minutes = 15;
+    int token_cache_seconds = 5;
+  } auth;
+
+  struct Jobs {
+    int workers = 2;
+    int lease_seconds = 30;
+    int poll_ms = 500;
+    bool enabled = true;
+  } jobs;
+};
+
+struct ConfigKey {
+  const char* key;  // dotted TOML key, e.g. "http.threads"
+  const char* env;  // environment variable
+  const char* doc;
+};
+
+// Every key Config understands, for documentation and `kontor config`.
+const std::vector<ConfigKey>& ConfigKeys();
+
+// Loads defaults, then `path` (if non-empty), then the environment.
+Result<Config> LoadConfig(const std::string& path);
+
+// Applies one dotted key (used for files, env and tests).
+Status SetConfigValue(Config* c, const std::string& key, const std::string& value);
+
+}  // namespace kontor

@@ -1,0 +1,63 @@
+#include "core/log.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/serialize.hpp>
+#include <chrono>
+
+#include "core/clock.h"
+
+namespace kontor {
+namespace {
+
+bool g_json = true;
+
+spdlog::level::level_enum ToSpd(LogLevel l) {
+  switch (l) {
+    case LogLevel::kDebug: return spdlog::level::debug;
+    case LogLevel::kInfo: return spdlog::level::info;
+    case LogLevel::kWarn: return spdlog::level::warn;
+    case LogLevel::kError: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+const char* Name(LogLevel l) {
+  switch (l) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+}  // namespace
+
+void InitLogging(const std::string& level, const std::string& format) {
+  // Logs go to stderr so stdout stays for what commands print (tokens, help).
+  auto logger = spdlog::stderr_logger_mt("kontor");
+  spdlog::set_default_logger(logger);
+  g_json = format != "text";
+  spdlog::set_pattern(g_json ? "%v" : "%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::info);
+}
+
+void Log(LogLevel level, std::string_view msg, const boost::json::object& fields) {
+  auto lvl = ToSpd(level);
+  if (!spdlog::default_logger_raw()->should_log(lvl)) return;
+  if (g_json) {
+    boost::json::object o;
+    o["time"] = FormatRfc3339(SystemClock::Default()->NowMs());
+    o["level"] = Name(level);
+    o["msg"] = msg;
+    for (const auto& kv : fields) o[kv.key()] = kv.value();
+    spdlog::log(lvl, "{}", boost::json::serialize(o));
+  } else {
+    spdlog::log(lvl, "{} {}", msg, fields.empty() ? "" : boost::json::serialize(fields));
+  }
+}
+
+}  // namespace kontor

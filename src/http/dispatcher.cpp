@@ -1,0 +1,149 @@
+#include "http/dispatcher.h"
+
+#include <chrono>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "http/problem.h"
+
+namespace kontor::http {
+namespace {
+
+bool IsMutating(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE"; }
+
+bool ValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+bool IsJsonContentType(std::string_view ct) {
+  auto semi = ct.find(';');
+  std::string_view base = ct.substr(0, semi);
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  std::string lower(base);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "application/json" || (lower.size() > 5 && lower.ends_with("+json"));
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(Router& router, Authenticator& auth, Metrics& metrics, const Clock& clock,
+                       DispatcherOptions options, const StaticFiles* static_files)
+    : router_(router), auth_(auth), metrics_(metrics), clock_(clock), options_(options),
+      static_files_(static_files) {
+  for (const Route& r : router_.routes()) metric_slot_[&r] = metrics_.AddRoute(r.method, r.pattern);
+}
+
+bool Dispatcher::RateLimited(const std::string& client_ip, int* retry_after) {
+  if (options_.rate_limit_per_s <= 0) return false;
+  const double rate = options_.rate_limit_per_s;
+  const double burst = rate * 2;
+  int64_t now = clock_.NowMs();
+  std::lock_guard lock(rate_mu_);
+  if (buckets_.size() > 100000) buckets_.clear();  // bound memory under address spraying
+  auto [it, fresh] = buckets_.try_emplace(client_ip, Bucket{burst, now});
+  Bucket& b = it->second;
+  b.tokens = std::min(burst, b.tokens + (now - b.last_ms) * rate / 1000.0);
+  b.last_ms = now;
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return false;
+  }
+  *retry_after = std::max(1, static_cast<int>((1 - b.tokens) / rate + 0.999));
+  return true;
+}
+
+Response Dispatcher::Handle(Request& req) {
+  const auto started = std::chrono::steady_clock::now();
+  req.now_ms = clock_.NowMs();
+  std::string_view incoming = req.Header("x-request-id");
+  req.request_id = ValidRequestId(incoming) ? std::string(incoming) : HexEncode(RandomBytes(12));
+
+  Response resp;
+  int slot = 0;
+  try {
+    int retry_after = 0;
+    if (RateLimited(req.client_ip, &retry_after)) {
+      resp = Problem(Status::ResourceExhausted("rate limit exceeded", retry_after), req);
+    } else {
+      Router::Match m = router_.Find(req.method, req.path);
+      if (m.route) {
+        slot = metric_slot_[m.route];
+        req.route = m.route->pattern;
+        req.path_params = std::move(m.params);
+        resp = HandleRouted(req, m);
+      } else if (!m.allowed.empty()) {
+        std::string allow;
+        for (const auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
+        resp = Problem(405, "", req.method + " is not allowed here; use " + allow, req);
+        resp.SetHeader("Allow", allow);
+      } else if (static_files_ && (req.method == "GET" || req.method == "HEAD") &&
+                 !req.path.starts_with("/v1/") && req.path != "/v1") {
+        auto file = static_files_->Serve(req.path);
+        resp = file ? std::move(*file) : Problem(404, "", "no such page: " + req.path, req);
+      } else {
+        resp = Problem(404, "", "no route for " + req.path, req);
+      }
+    }
+  } catch (const std::exception& e) {
+    LogError("unhandled exception", {{"request_id", req.request_id}, {"error", e.what()}});
+    resp = Problem(Status::Internal(e.what()), req);
+  } catch (...) {
+    LogError("unhandled exception", {{"request_id", req.request_id}});
+    resp = Problem(Status::Internal("unknown"), req);
+  }
+  resp.SetHeader("X-Request-Id", req.request_id);
+
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.Observe(slot, resp.status, seconds);
+  if (options_.access_log) {
+    json::object entry{{"request_id", req.request_id}, {"method", req.method},
+                       {"path", req.path},             {"route", req.route},
+                       {"status", resp.status},        {"duration_us", static_cast<int64_t>(seconds * 1e6)},
+                       {"bytes", resp.body.size()},    {"client_ip", req.client_ip}};
+    if (req.principal) entry["actor"] = req.principal->Label();
+    Log(resp.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request", entry);
+  }
+  return resp;
+}
+
+Response Dispatcher::HandleRouted(Request& req, const Router::Match& m) {
+  const Route& route = *m.route;
+  if (route.access.kind != Access::Kind::kPublic) {
+    auto principal = auth_.Authenticate(req);
+    if (!principal.ok()) return Problem(principal.status(), req);
+    req.principal = std::move(principal).value();
+    if (req.principal->kind == auth::Principal::Kind::kSession && IsMutating(req.method) &&
+        !SecureEquals(req.Header("x-csrf-token"), req.principal->csrf_token)) {
+      return Problem(403, "CSRF token missing or invalid",
+                     "send the csrf_token from login or GET /v1/me as X-CSRF-Token", req);
+    }
+    if (route.access.kind == Access::Kind::kPermission &&
+        !req.principal->permissions.Allows(route.access.component, route.access.level)) {
+      return Problem(Status::PermissionDenied(
+                         "needs " + std::string(auth::ComponentName(route.access.component)) + ":" +
+                         std::string(auth::LevelName(route.access.level))),
+                     req);
+    }
+  }
+  if (!route.request_schema.is_null() && !req.body.empty() &&
+      !IsJsonContentType(req.Header("content-type"))) {
+    return Problem(415, "", "send the body as application/json", req);
+  }
+  if (route.request_schema.is_null() && !req.body.empty() && IsMutating(req.method)) {
+    return Problem(Status::Validation({{"", "this route takes no request body"}}), req);
+  }
+  Result<Response> r = route.handler(req);
+  if (!r.ok()) {
+    if (r.status().code() == StatusCode::kInternal) {
+      LogError("request failed", {{"request_id", req.request_id}, {"error", r.status().message()}});
+    }
+    return Problem(r.status(), req);
+  }
+  return std::move(r).value();
+}
+
+}  // namespace kontor::http

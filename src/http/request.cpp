@@ -1,0 +1,62 @@
+#include "http/request.h"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+namespace kontor::http {
+
+std::string_view Request::Header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lower_name) return v;
+  }
+  return {};
+}
+
+std::optional<std::string> Request::Query(const std::string& name) const {
+  auto it = query.find(name);
+  if (it == query.end()) return std::nullopt;
+  return it->second;
+}
+
+audit::Actor Request::Actor() const {
+  audit::Actor a;
+  if (principal) {
+    a.type = principal->kind == auth::Principal::Kind::kToken ? "token" : "user";
+    a.id = principal->kind == auth::Principal::Kind::kToken ? std::to_string(principal->token_id)
+                                                            : std::to_string(principal->user_id);
+    a.label = principal->Label();
+  } else {
+    a.type = "anonymous";
+  }
+  a.request_id = request_id;
+  a.client_ip = client_ip;
+  a.now_ms = now_ms;
+  return a;
+}
+
+Response JsonResponse(int status, const json::value& v) {
+  Response r;
+  r.status = status;
+  r.body = json::serialize(v);
+  return r;
+}
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+bool ParseTarget(std::string_view target, std::string* path,
+                 std::map<std::string, std::string>* query) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return false;
+  const boost::urls::url_view& u = *parsed;
+  *path = u.path();  // decoded
+  if (path->empty()) *path = "/";
+  for (const auto& p : u.params()) (*query)[p.key] = p.has_value ? p.value : "";
+  return true;
+}
+
+}  // namespace kontor::http

@@ -1,0 +1,58 @@
+// Transport-independent request and response: the Beast server fills them,
+// the dispatcher and handlers see only these (and the fuzz target can too).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "audit/audit.h"
+#include "auth/principal.h"
+#include "core/json.h"
+
+namespace kontor::http {
+
+struct Request {
+  std::string method;  // upper case
+  std::string target;  // as received: path + query
+  std::string path;    // decoded path
+  std::map<std::string, std::string> query;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string client_ip;
+
+  // Filled by the dispatcher.
+  std::string request_id;
+  std::string route;  // matched pattern, e.g. /v1/users/{id}
+  std::map<std::string, std::string> path_params;
+  std::optional<auth::Principal> principal;
+  int64_t now_ms = 0;
+
+  std::string_view Header(std::string_view lower_name) const;
+  const std::string& PathParam(const std::string& name) const { return path_params.at(name); }
+  std::optional<std::string> Query(const std::string& name) const;
+  // The audit actor for changes made by this request.
+  audit::Actor Actor() const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  void SetHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+};
+
+Response JsonResponse(int status, const json::value& v);
+Response NoContent();
+
+// Parses `target` into path and query (percent-decoded). Returns false on a
+// target that is not a valid origin-form URI.
+bool ParseTarget(std::string_view target, std::string* path, std::map<std::string, std::string>* query);
+
+}  // namespace kontor::http

@@ -1,0 +1,278 @@
+#include "http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/log.h"
+#include "http/problem.h"
+
+namespace kontor::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+Status ParseListen(const std::string& s, std::string* host, int* port) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::Validation({{"listen", "must be HOST:PORT"}});
+  }
+  std::string h = s.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  std::string p = s.substr(colon + 1);
+  int v = -1;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (ec != std::errc() || ptr != p.data() + p.size() || v < 0 || v > 65535) {
+    return Status::Validation({{"listen", "port must be 0-65535"}});
+  }
+  *host = h;
+  *port = v;
+  return Status::Ok();
+}
+
+class Server::Impl {
+ public:
+  Impl(Dispatcher& d, ServerOptions o)
+      : dispatcher_(d), options_(std::move(o)), ioc_(options_.threads), control_(asio::make_strand(ioc_)),
+        acceptor_(control_), grace_timer_(control_) {}
+
+  Status Listen() {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(options_.host, ec);
+    if (ec) return Status::Validation({{"listen", "not an IP address: " + options_.host}});
+    tcp::endpoint ep(addr, static_cast<uint16_t>(options_.port));
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Status::Unavailable("listen on " + options_.host + ":" +
+                                       std::to_string(options_.port) + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    return Status::Ok();
+  }
+
+  int port() const { return port_; }
+
+  void Run() {
+    asio::co_spawn(control_, Accept(), asio::detached);
+    std::vector<std::thread> threads;
+    for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+  }
+
+  void Shutdown() {
+    asio::post(control_, [this] {
+      if (stopping_.exchange(true)) return;
+      LogInfo("shutting down: draining connections", {{"open", OpenConnections()}});
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+      std::lock_guard lock(mu_);
+      for (const auto& c : conns_) asio::post(c->strand, [c] { c->CancelIfIdle(); });
+      grace_timer_.expires_after(std::chrono::seconds(options_.shutdown_grace_s));
+      grace_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) {
+          LogWarn("shutdown grace expired; stopping", {{"open", OpenConnections()}});
+          ioc_.stop();
+        }
+      });
+    });
+    MaybeFinish();
+  }
+
+ private:
+  struct Conn {
+    explicit Conn(asio::strand<asio::io_context::executor_type> s, tcp::socket sock)
+        : strand(s), stream(std::move(sock)) {}
+    void CancelIfIdle() {
+      if (idle) {
+        boost::system::error_code ec;
+        stream.socket().cancel(ec);
+      }
+    }
+    asio::strand<asio::io_context::executor_type> strand;
+    beast::tcp_stream stream;
+    bool idle = true;  // waiting for the head of the next request
+  };
+
+  int64_t OpenConnections() {
+    std::lock_guard lock(mu_);
+    return static_cast<int64_t>(conns_.size());
+  }
+
+  // Ends Run() once draining is complete: the cancelled grace timer was the
+  // last piece of work keeping the event loop alive.
+  void MaybeFinish() {
+    asio::post(control_, [this] {
+      std::lock_guard lock(mu_);
+      if (stopping_ && conns_.empty()) grace_timer_.cancel();
+    });
+  }
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      auto strand = asio::make_strand(ioc_);
+      auto [ec, sock] = co_await acceptor_.async_accept(strand, asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (stopping_ || ec == asio::error::operation_aborted) co_return;
+        LogWarn("accept failed", {{"error", ec.message()}});
+        continue;
+      }
+      boost::system::error_code nd;
+      sock.set_option(tcp::no_delay(true), nd);
+      auto conn = std::make_shared<Conn>(strand, std::move(sock));
+      {
+        std::lock_guard lock(mu_);
+        conns_.insert(conn);
+      }
+      asio::co_spawn(strand, Session(conn), [this, conn](std::exception_ptr) {
+        {
+          std::lock_guard lock(mu_);
+          conns_.erase(conn);
+        }
+        MaybeFinish();
+      });
+    }
+  }
+
+  template <typename Body>
+  asio::awaitable<bool> Write(Conn& c, bhttp::response<Body>& res) {
+    c.stream.expires_after(std::chrono::seconds(options_.body_timeout_s));
+    auto [ec, n] = co_await bhttp::async_write(c.stream, res, asio::as_tuple(asio::use_awaitable));
+    co_return !ec;
+  }
+
+  asio::awaitable<void> SendError(Conn& c, int status, const std::string& detail, unsigned version) {
+    Request req;
+    req.path = "";
+    Response r = Problem(status, "", detail, req);
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version};
+    res.set(bhttp::field::content_type, r.content_type);
+    res.set(bhttp::field::connection, "close");
+    res.body() = r.body;
+    res.prepare_payload();
+    co_await Write(c, res);
+  }
+
+  asio::awaitable<void> Session(std::shared_ptr<Conn> conn) {
+    Conn& c = *conn;
+    beast::flat_buffer buffer;
+    std::string client_ip;
+    {
+      boost::system::error_code ec;
+      auto ep = c.stream.socket().remote_endpoint(ec);
+      if (!ec) client_ip = ep.address().to_string();
+    }
+    bool first = true;
+    while (!stopping_) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(options_.max_header_bytes);
+      parser.body_limit(options_.max_body_bytes);
+      c.idle = buffer.size() == 0;
+      c.stream.expires_after(std::chrono::seconds(first ? options_.header_timeout_s
+                                                        : options_.idle_timeout_s));
+      first = false;
+      auto [ec, n] = co_await bhttp::async_read_header(c.stream, buffer, parser,
+                                                       asio::as_tuple(asio::use_awaitable));
+      c.idle = false;
+      if (!ec) {
+        // The whole request (body included) must arrive within the body timeout.
+        c.stream.expires_after(std::chrono::seconds(options_.body_timeout_s));
+        auto [ec2, n2] = co_await bhttp::async_read(c.stream, buffer, parser,
+                                                    asio::as_tuple(asio::use_awaitable));
+        ec = ec2;
+      }
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+          ec == beast::error::timeout || ec == asio::error::connection_reset || ec == asio::error::eof) {
+        break;
+      }
+      if (ec == bhttp::error::body_limit) {
+        co_await SendError(c, 413, "the body exceeds " + std::to_string(options_.max_body_bytes) + " bytes", 11);
+        break;
+      }
+      if (ec == bhttp::error::header_limit) {
+        co_await SendError(c, 431, "the request head exceeds " + std::to_string(options_.max_header_bytes) + " bytes", 11);
+        break;
+      }
+      if (ec) {
+        co_await SendError(c, 400, "malformed HTTP request: " + ec.message(), 11);
+        break;
+      }
+
+      auto& breq = parser.get();
+      Request req;
+      req.method = std::string(breq.method_string());
+      req.target = std::string(breq.target());
+      req.client_ip = client_ip;
+      for (const auto& f : breq) {
+        std::string name(f.name_string());
+        for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        req.headers.emplace_back(std::move(name), std::string(f.value()));
+      }
+      req.body = std::move(breq.body());
+      const bool keep_alive = breq.keep_alive();
+      const unsigned version = breq.version();
+
+      Response resp;
+      if (!ParseTarget(req.target, &req.path, &req.query)) {
+        req.path = "";
+        resp = Problem(400, "", "malformed request target", req);
+      } else {
+        resp = dispatcher_.Handle(req);
+      }
+
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), version};
+      res.set(bhttp::field::server, "kontor");
+      if (!resp.content_type.empty()) res.set(bhttp::field::content_type, resp.content_type);
+      res.set("X-Content-Type-Options", "nosniff");
+      bool has_cache_control = false;
+      for (auto& [k, v] : resp.headers) {
+        res.insert(k, v);
+        has_cache_control |= k == "Cache-Control";
+      }
+      if (!has_cache_control) res.set(bhttp::field::cache_control, "no-store");
+      if (resp.content_type.starts_with("text/html")) {
+        res.set("Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                "frame-ancestors 'none'");
+        res.set("X-Frame-Options", "DENY");
+        res.set("Referrer-Policy", "same-origin");
+      }
+      if (req.method != "HEAD") res.body() = std::move(resp.body);
+      res.keep_alive(keep_alive && !stopping_);
+      res.prepare_payload();
+      if (req.method == "HEAD") res.content_length(resp.body.size());
+      if (!co_await Write(c, res)) break;
+      if (!res.keep_alive()) break;
+    }
+    boost::system::error_code ec;
+    c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  Dispatcher& dispatcher_;
+  ServerOptions options_;
+  asio::io_context ioc_;
+  asio::strand<asio::io_context::executor_type> control_;  // acceptor and shutdown state
+  tcp::acceptor acceptor_;
+  asio::steady_timer grace_timer_;
+  std::atomic<bool> stopping_{false};
+  int port_ = 0;
+  std::mutex mu_;
+  std::set<std::shared_ptr<Conn>> conns_;
+};
+
+Server::Server(Dispatcher& d, ServerOptions o) : impl_(std::make_unique<Impl>(d, std::move(o))) {}
+Server::~Server() = default;
+Status Server::Listen() { return impl_->Listen(); }
+int Server::port() const { return impl_->port(); }
+void Server::Run() { impl_->Run(); }
+void Server::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace kontor::http

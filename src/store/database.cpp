@@ -1,0 +1,137 @@
+#include "store/database.h"
+
+#include <charconv>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "store/postgres.h"
+#include "store/sqlite.h"
+
+namespace kontor::store {
+
+std::string Value::ToText() const {
+  if (auto* i = std::get_if<int64_t>(&v_)) return std::to_string(*i);
+  if (auto* d = std::get_if<double>(&v_)) return std::to_string(*d);
+  if (auto* s = std::get_if<std::string>(&v_)) return *s;
+  return "";
+}
+
+int64_t Row::Int(size_t i) const {
+  const auto& c = cells_.at(i);
+  if (!c) return 0;
+  int64_t v = 0;
+  std::from_chars(c->data(), c->data() + c->size(), v);
+  return v;
+}
+
+double Row::Real(size_t i) const {
+  const auto& c = cells_.at(i);
+  return c ? std::strtod(c->c_str(), nullptr) : 0.0;
+}
+
+const std::string& Row::Str(size_t i) const {
+  static const std::string kEmpty;
+  const auto& c = cells_.at(i);
+  return c ? *c : kEmpty;
+}
+
+std::optional<int64_t> Row::OptInt(size_t i) const {
+  if (IsNull(i)) return std::nullopt;
+  return Int(i);
+}
+
+Result<std::optional<Row>> Connection::QueryRow(std::string_view sql, const Params& params) {
+  ASSIGN_OR_RETURN(QueryResult r, Execute(sql, params));
+  if (r.rows.empty()) return std::optional<Row>();
+  return std::optional<Row>(std::move(r.rows.front()));
+}
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& url,
+                                                 const DatabaseOptions& options) {
+  if (url.rfind("sqlite:", 0) == 0) {
+    return OpenSqlite(url.substr(7), options);
+  }
+  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
+    return OpenPostgres(url, options);
+  }
+  return Status::Validation({{"db", "must start with sqlite: or postgres://"}});
+}
+
+Result<std::unique_ptr<Connection>> Database::Acquire() {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !idle_.empty() || open_ < pool_size_; });
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    ++open_;
+  }
+  auto c = Connect();
+  if (!c.ok()) {
+    std::lock_guard lock(mu_);
+    --open_;
+    cv_.notify_one();
+  }
+  return c;
+}
+
+void Database::Release(std::unique_ptr<Connection> c) {
+  std::lock_guard lock(mu_);
+  if (c->Healthy()) {
+    idle_.push_back(std::move(c));
+  } else {
+    --open_;
+  }
+  cv_.notify_one();
+}
+
+Status Database::WithConnection(const std::function<Status(Connection&)>& fn) {
+  ASSIGN_OR_RETURN(auto conn, Acquire());
+  Status st = fn(*conn);
+  Release(std::move(conn));
+  return st;
+}
+
+Status Database::Transact(const std::function<Status(Connection&)>& fn) {
+  constexpr int kAttempts = 8;
+  thread_local std::minstd_rand rng(std::random_device{}());
+  Status st;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    st = WithConnection([&](Connection& c) -> Status {
+      RETURN_IF_ERROR(c.Begin());
+      Status inner = fn(c);
+      if (!inner.ok()) {
+        (void)c.Rollback();
+        return inner;
+      }
+      Status commit = c.Commit();
+      if (!commit.ok()) (void)c.Rollback();
+      return commit;
+    });
+    if (st.code() != StatusCode::kUnavailable) return st;
+    // Contention: back off with jitter before running the whole unit again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 * (1 << attempt) + rng() % 10));
+  }
+  return st;
+}
+
+Result<QueryResult> Database::Execute(std::string_view sql, const Params& params) {
+  Result<QueryResult> out = Status::Internal("not run");
+  Status st = WithConnection([&](Connection& c) {
+    out = c.Execute(sql, params);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+Result<std::optional<Row>> Database::QueryRow(std::string_view sql, const Params& params) {
+  ASSIGN_OR_RETURN(QueryResult r, Execute(sql, params));
+  if (r.rows.empty()) return std::optional<Row>();
+  return std::optional<Row>(std::move(r.rows.front()));
+}
+
+}  // namespace kontor::store

@@ -1,0 +1,165 @@
+#include "store/sqlite.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <unordered_map>
+
+namespace kontor::store {
+namespace {
+
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  int primary = rc & 0xff;
+  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return Status::Conflict(msg);
+  }
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable(msg);
+  return Status::Internal(msg);
+}
+
+class SqliteConnection : public Connection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  ~SqliteConnection() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  Result<QueryResult> Execute(std::string_view sql, const Params& params) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    for (size_t i = 0; i < params.size(); ++i) {
+      int idx = static_cast<int>(i + 1);
+      const auto& v = params[i].get();
+      int rc;
+      if (std::holds_alternative<int64_t>(v)) {
+        rc = sqlite3_bind_int64(stmt, idx, std::get<int64_t>(v));
+      } else if (std::holds_alternative<double>(v)) {
+        rc = sqlite3_bind_double(stmt, idx, std::get<double>(v));
+      } else if (std::holds_alternative<std::string>(v)) {
+        const auto& s = std::get<std::string>(v);
+        rc = sqlite3_bind_text(stmt, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      } else {
+        rc = sqlite3_bind_null(stmt, idx);
+      }
+      if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
+    }
+    QueryResult out;
+    const int cols = sqlite3_column_count(stmt);
+    for (;;) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        Status st = SqliteError(db_, sqlite3_extended_errcode(db_), "step");
+        sqlite3_reset(stmt);
+        return st;
+      }
+      std::vector<std::optional<std::string>> cells(cols);
+      for (int c = 0; c < cols; ++c) {
+        int type = sqlite3_column_type(stmt, c);
+        if (type == SQLITE_NULL) continue;
+        const char* p = reinterpret_cast<const char*>(
+            type == SQLITE_BLOB ? sqlite3_column_blob(stmt, c) : sqlite3_column_text(stmt, c));
+        cells[c] = std::string(p ? p : "", sqlite3_column_bytes(stmt, c));
+      }
+      out.rows.emplace_back(std::move(cells));
+    }
+    out.affected = sqlite3_changes64(db_);
+    sqlite3_reset(stmt);
+    return out;
+  }
+
+  Status ExecuteScript(std::string_view sql) override {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      return Status::Internal("script: " + msg);
+    }
+    return Status::Ok();
+  }
+
+  Status Begin() override { return Simple("BEGIN IMMEDIATE"); }
+  Status Commit() override { return Simple("COMMIT"); }
+  Status Rollback() override {
+    if (sqlite3_get_autocommit(db_)) return Status::Ok();  // already rolled back by SQLite
+    return Simple("ROLLBACK");
+  }
+
+ private:
+  Status Simple(const char* sql) {
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    return rc == SQLITE_OK ? Status::Ok() : SqliteError(db_, sqlite3_extended_errcode(db_), sql);
+  }
+
+  Result<sqlite3_stmt*> Prepare(std::string_view sql) {
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare");
+    cache_.emplace(std::string(sql), stmt);
+    return stmt;
+  }
+
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+class SqliteDatabase : public Database {
+ public:
+  SqliteDatabase(std::string path, const DatabaseOptions& o)
+      : Database(path == ":memory:" ? 1 : o.pool_size), path_(std::move(path)), options_(o) {}
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+ protected:
+  Result<std::unique_ptr<Connection>> Connect() override {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path_.c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      Status st = Status::Unavailable("sqlite open " + path_ + ": " + sqlite3_errstr(rc));
+      sqlite3_close_v2(db);
+      return st;
+    }
+    sqlite3_busy_timeout(db, options_.busy_timeout_ms);
+    auto conn = std::make_unique<SqliteConnection>(db);
+    // WAL with synchronous=NORMAL: a committed write survives a crash of the
+    // process (the SIGKILL test checks it); only an OS crash may lose the last
+    // commits. Deployments that need more use PostgreSQL.
+    RETURN_IF_ERROR(conn->ExecuteScript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+    return std::unique_ptr<Connection>(std::move(conn));
+  }
+
+ private:
+  std::string path_;
+  DatabaseOptions options_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path,
+                                             const DatabaseOptions& options) {
+  if (path.empty()) return Status::Validation({{"db", "sqlite: needs a path"}});
+  if (path != ":memory:") {
+    std::error_code ec;
+    auto dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::Unavailable("cannot create " + dir.string() + ": " + ec.message());
+  }
+  auto db = std::make_unique<SqliteDatabase>(path, options);
+  // Open one connection now so a bad path fails at start, not at first use.
+  RETURN_IF_ERROR(db->WithConnection([](Connection&) { return Status::Ok(); }));
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+}  // namespace kontor::store

@@ -1,0 +1,293 @@
+import type { ComponentChildren, JSX } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, errorMessage } from '../api';
+import { fmtRelative, fmtTime } from '../format';
+import type { Level } from '../types';
+
+/** Shows a problem+json error: title, detail, and any field errors not shown by a form. */
+export function ProblemAlert(props: {
+  error: unknown;
+  testid?: string;
+  /** Fields whose messages are already shown next to their inputs. */
+  shownFields?: string[];
+  onClose?: () => void;
+}) {
+  const { error } = props;
+  if (!error) return null;
+  let title = 'Something went wrong';
+  let detail: string | undefined;
+  let extra: { field: string; message: string }[] = [];
+  let requestId: string | undefined;
+  if (error instanceof ApiError) {
+    title = error.problem.title || `Request failed (${error.status})`;
+    detail = error.problem.detail;
+    requestId = error.problem.request_id;
+    const shown = new Set(props.shownFields ?? []);
+    extra = (error.problem.errors ?? []).filter((e) => !shown.has(e.field));
+  } else {
+    detail = errorMessage(error);
+  }
+  return (
+    <div class="alert alert-danger d-flex align-items-start gap-2" role="alert" data-testid={props.testid ?? 'error'}>
+      <div class="flex-grow-1">
+        <strong data-testid="error-title">{title}</strong>
+        {detail && <div data-testid="error-detail">{detail}</div>}
+        {extra.length > 0 && (
+          <ul class="mb-0 mt-1 small">
+            {extra.map((e) => (
+              <li key={e.field + e.message}>
+                <code>{e.field}</code>: {e.message}
+              </li>
+            ))}
+          </ul>
+        )}
+        {requestId && <div class="small text-body-secondary mt-1">Request ID: {requestId}</div>}
+      </div>
+      {props.onClose && <button type="button" class="btn-close" aria-label="Close" onClick={props.onClose} />}
+    </div>
+  );
+}
+
+export function fieldErrorsOf(error: unknown): Record<string, string> {
+  return error instanceof ApiError ? error.fieldErrors() : {};
+}
+
+/** A labelled form row; `error` renders Bootstrap's invalid-feedback below the control. */
+export function Field(props: {
+  id: string;
+  label: string;
+  error?: string;
+  help?: ComponentChildren;
+  children: ComponentChildren;
+  class?: string;
+}) {
+  return (
+    <div class={props.class ?? 'mb-3'}>
+      <label for={props.id} class="form-label">
+        {props.label}
+      </label>
+      {props.children}
+      {props.error && (
+        <div class="invalid-feedback d-block" data-testid={`field-error-${props.id}`}>
+          {props.error}
+        </div>
+      )}
+      {props.help && !props.error && <div class="form-text">{props.help}</div>}
+    </div>
+  );
+}
+
+export function inputClass(error?: string, base = 'form-control'): string {
+  return error ? `${base} is-invalid` : base;
+}
+
+const LEVEL_STYLE: Record<Level, string> = {
+  write: 'text-bg-success',
+  read: 'text-bg-info',
+  none: 'text-bg-light text-body-tertiary border',
+};
+
+export function LevelBadge(props: { level: Level | undefined | null }) {
+  const level: Level = props.level === 'read' || props.level === 'write' ? props.level : 'none';
+  return <span class={`badge ${LEVEL_STYLE[level]} level-badge`}>{level}</span>;
+}
+
+const STATUS_STYLE: Record<string, string> = {
+  active: 'text-bg-success',
+  disabled: 'text-bg-secondary',
+  expired: 'text-bg-warning',
+  revoked: 'text-bg-danger',
+  queued: 'text-bg-secondary',
+  running: 'text-bg-primary',
+  succeeded: 'text-bg-success',
+  failed: 'text-bg-danger',
+  cancelled: 'text-bg-warning',
+};
+
+export function StatusBadge(props: { status: string; testid?: string }) {
+  return (
+    <span class={`badge ${STATUS_STYLE[props.status] ?? 'text-bg-light'}`} data-testid={props.testid}>
+      {props.status}
+    </span>
+  );
+}
+
+export function Spinner(props: { label?: string }) {
+  return (
+    <div class="d-flex align-items-center gap-2 text-body-secondary py-3" data-testid="loading">
+      <div class="spinner-border spinner-border-sm" role="status" aria-hidden="true" />
+      <span>{props.label ?? 'Loading…'}</span>
+    </div>
+  );
+}
+
+export function PageHeader(props: { title: string; subtitle?: ComponentChildren; actions?: ComponentChildren }) {
+  return (
+    <div class="d-flex flex-wrap align-items-center justify-content-between gap-2 mb-3">
+      <div>
+        <h1 class="h3 mb-0">{props.title}</h1>
+        {props.subtitle && <div class="text-body-secondary small">{props.subtitle}</div>}
+      </div>
+      {props.actions && <div class="d-flex gap-2">{props.actions}</div>}
+    </div>
+  );
+}
+
+/** A Bootstrap-styled modal dialog rendered by Preact (no Bootstrap JS). */
+export function Modal(props: {
+  title: string;
+  onClose: () => void;
+  children: ComponentChildren;
+  footer?: ComponentChildren;
+  testid?: string;
+  size?: 'sm' | 'lg' | 'xl';
+  static?: boolean;
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  // Keep the latest props for the key handler without re-running the effect (which
+  // would move the focus away from the field being typed in).
+  const latest = useRef(props);
+  latest.current = props;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && !latest.current.static) latest.current.onClose();
+    };
+    document.addEventListener('keydown', onKey);
+    document.body.classList.add('modal-open');
+    const first = ref.current?.querySelector<HTMLElement>('.modal-body input:not([disabled]), .modal-body select, .modal-body textarea');
+    (first ?? ref.current)?.focus();
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.body.classList.remove('modal-open');
+    };
+  }, []);
+  return (
+    <>
+      <div
+        ref={ref}
+        class="modal d-block"
+        tabIndex={-1}
+        role="dialog"
+        aria-modal="true"
+        aria-label={props.title}
+        data-testid={props.testid ?? 'modal'}
+        onClick={(e) => {
+          if (e.target === e.currentTarget && !props.static) props.onClose();
+        }}
+      >
+        <div class={`modal-dialog modal-dialog-centered ${props.size ? `modal-${props.size}` : ''}`}>
+          <div class="modal-content shadow">
+            <div class="modal-header">
+              <h2 class="modal-title h5">{props.title}</h2>
+              <button type="button" class="btn-close" aria-label="Close" onClick={props.onClose} />
+            </div>
+            <div class="modal-body">{props.children}</div>
+            {props.footer && <div class="modal-footer">{props.footer}</div>}
+          </div>
+        </div>
+      </div>
+      <div class="modal-backdrop show" />
+    </>
+  );
+}
+
+/** A confirmation dialog; `onConfirm` may be async and its error is shown in the dialog. */
+export function ConfirmDialog(props: {
+  title: string;
+  children: ComponentChildren;
+  confirmLabel: string;
+  danger?: boolean;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const confirm = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await props.onConfirm();
+      props.onClose();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      title={props.title}
+      onClose={props.onClose}
+      testid="confirm-dialog"
+      footer={
+        <>
+          <button type="button" class="btn btn-outline-secondary" onClick={props.onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            class={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`}
+            onClick={confirm}
+            disabled={busy}
+            data-testid="confirm-ok"
+          >
+            {busy && <span class="spinner-border spinner-border-sm me-1" aria-hidden="true" />}
+            {props.confirmLabel}
+          </button>
+        </>
+      }
+    >
+      <ProblemAlert error={error} />
+      {props.children}
+    </Modal>
+  );
+}
+
+/** Loads data with an async function; `reload` runs it again. */
+export function useLoader<T>(load: () => Promise<T>, deps: unknown[] = []) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const seq = useRef(0);
+  const run = useCallback(async () => {
+    const mine = ++seq.current;
+    setLoading(true);
+    try {
+      const d = await load();
+      if (mine === seq.current) {
+        setData(d);
+        setError(null);
+      }
+    } catch (e) {
+      if (mine === seq.current) setError(e);
+    } finally {
+      if (mine === seq.current) setLoading(false);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+  useEffect(() => {
+    void run();
+  }, [run]);
+  return { data, setData, error, loading, reload: run };
+}
+
+export function EmptyRow(props: { cols: number; children: ComponentChildren }) {
+  return (
+    <tr>
+      <td colSpan={props.cols} class="text-center text-body-secondary py-4">
+        {props.children}
+      </td>
+    </tr>
+  );
+}
+
+export function Time(props: { iso: string | null | undefined; relative?: boolean }) {
+  if (!props.iso) return <span class="text-body-tertiary">—</span>;
+  return (
+    <time dateTime={props.iso} title={`${props.iso} (${fmtRelative(props.iso)})`} class="text-nowrap">
+      {props.relative ? fmtRelative(props.iso) : fmtTime(props.iso)}
+    </time>
+  );
+}
+
+export type InputEvent = JSX.TargetedEvent<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, Event>;
+export const valueOf = (e: InputEvent) => e.currentTarget.value;
