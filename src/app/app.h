@@ -39,6 +39,8 @@ class App {
   auth::AuthService& auth() { return *auth_; }
   jobs::JobService& jobs() { return *jobs_; }
   http::Router& router() { return router_; }
+  // REQUIRES: Init() succeeded.
+  http::Dispatcher& dispatcher() { return *dispatcher_; }
 
  private:
   void RegisterJobKinds();

@@ -61,7 +61,9 @@ json::object BuildOpenApi(const Router& router, const std::string& version) {
     }
     std::string lower = r.method;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    paths[r.pattern].emplace_object()[lower] = std::move(op);
+    json::value& item = paths[r.pattern];
+    if (!item.is_object()) item.emplace_object();
+    item.as_object()[lower] = std::move(op);
   }
   return {
       {"openapi", "3.1.0"},

@@ -1,0 +1,105 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/json.h"
+
+namespace kontor {
+namespace {
+
+TEST(Rfc3339, FormatsAndParses) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000Z");
+  auto t = ParseRfc3339("2026-11-22T10:00:00.250Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(FormatRfc3339(*t), "2026-11-22T10:00:00.250Z");
+  auto off = ParseRfc3339("2026-11-22T11:00:00+01:00");
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(FormatRfc3339(*off), "2026-11-22T10:00:00.000Z");
+  EXPECT_FALSE(ParseRfc3339("yesterday").ok());
+  EXPECT_FALSE(ParseRfc3339("2026-13-45T99:00:00Z").ok());
+}
+
+TEST(FakeClock, Advances) {
+  FakeClock c(1000);
+  c.Advance(Millis(500));
+  EXPECT_EQ(c.NowMs(), 1500);
+}
+
+TEST(Crypto, Sha256KnownAnswer) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  EXPECT_TRUE(SecureEquals("abc", "abc"));
+  EXPECT_FALSE(SecureEquals("abc", "abd"));
+  EXPECT_NE(RandomBytes(16), RandomBytes(16));
+}
+
+TEST(JsonReader, CollectsEveryProblem) {
+  auto o = ParseJsonObject(R"({"name": 5, "age": "x", "extra": true, "tags": []})");
+  ASSERT_TRUE(o.ok());
+  JsonReader r(*o);
+  r.String("name", true);
+  r.Int("age", true, 0, 200);
+  r.String("email", true);
+  r.Array("tags", false);
+  Status st = r.Finish();
+  ASSERT_EQ(st.code(), StatusCode::kValidation);
+  std::vector<std::string> fields;
+  for (const auto& f : st.fields()) fields.push_back(f.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"name", "age", "email", "extra"}));
+}
+
+TEST(JsonReader, MalformedAndNonObject) {
+  EXPECT_EQ(ParseJsonObject("{").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseJsonObject("[1]").status().code(), StatusCode::kValidation);
+  std::string deep(100, '[');
+  EXPECT_EQ(ParseJsonObject(deep).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(JsonReader, RangesAndEnums) {
+  auto o = ParseJsonObject(R"({"n": 500, "s": "maybe", "big": 1e30})");
+  JsonReader r(*o);
+  EXPECT_FALSE(r.Int("n", true, 0, 100));
+  EXPECT_FALSE(r.Enum("s", true, {"yes", "no"}));
+  EXPECT_FALSE(r.Int("big", true, 0, 100));
+  EXPECT_EQ(r.Finish().fields().size(), 3u);
+}
+
+TEST(Config, FileThenEnvironment) {
+  std::string path = ::testing::TempDir() + "/kontor_cfg.toml";
+  std::ofstream(path) << "listen = \"0.0.0.0:9000\"\n[http]\nthreads = 3\n[jobs]\nenabled = false\n";
+  unsetenv("KONTOR_LISTEN");
+  setenv("KONTOR_HTTP_THREADS", "5", 1);
+  auto c = LoadConfig(path);
+  unsetenv("KONTOR_HTTP_THREADS");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen, "0.0.0.0:9000");
+  EXPECT_EQ(c->http.threads, 5);
+  EXPECT_FALSE(c->jobs.enabled);
+}
+
+TEST(Config, RejectsUnknownKeysAndBadValues) {
+  std::string path = ::testing::TempDir() + "/kontor_bad.toml";
+  std::ofstream(path) << "lisen = \"x\"\n[http]\nthreads = -1\n";
+  auto c = LoadConfig(path);
+  ASSERT_FALSE(c.ok());
+  std::set<std::string> fields;
+  for (const auto& f : c.status().fields()) fields.insert(f.field);
+  EXPECT_EQ(fields, (std::set<std::string>{"lisen", "http.threads"}));
+  std::ofstream(path) << "not toml = = =";
+  EXPECT_EQ(LoadConfig(path).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Config, EveryKeyHasEnvAndDoc) {
+  for (const auto& k : ConfigKeys()) {
+    EXPECT_TRUE(std::string(k.env).starts_with("KONTOR_")) << k.key;
+    EXPECT_FALSE(std::string(k.doc).empty()) << k.key;
+  }
+}
+
+}  // namespace
+}  // namespace kontor
