@@ -14,7 +14,7 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by tests and benchmarks
-  postgresql postgresql-contrib nginx-light wrk curl ca-certificates
+  postgresql postgresql-contrib nginx-light wrk curl ca-certificates python3 procps
   # browser tests
   chromium
 )

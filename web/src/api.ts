@@ -134,7 +134,8 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
 }
 
 export const get = <T>(path: string, query?: Query) => api<T>(path, { query });
-export const post = <T>(path: string, body?: unknown) => api<T>(path, { method: 'POST', body: body ?? {} });
+/** POST; without `body` no request body is sent (routes such as logout and cancel take none). */
+export const post = <T>(path: string, body?: unknown) => api<T>(path, { method: 'POST', body });
 export const put = <T>(path: string, body: unknown) => api<T>(path, { method: 'PUT', body });
 export const patch = <T>(path: string, body: unknown, headers?: Record<string, string>) =>
   api<T>(path, { method: 'PATCH', body, headers });

@@ -25,6 +25,7 @@ describe('Kontor web app', () => {
   let context;
   let page;
   let failed = false;
+  let editorId;
 
   before(async () => {
     server = await startServer();
@@ -122,6 +123,7 @@ describe('Kontor web app', () => {
     const row = page.locator(`[data-testid="user-row"][data-email="${EDITOR.email}"]`);
     await row.waitFor();
     assert.match(await row.textContent(), /editor/);
+    editorId = decodeURIComponent((await row.getByTestId('user-link').getAttribute('href')).split('/').pop());
 
     await submitNewUser(AUDITOR, 'auditor');
     await page.locator(`[data-testid="user-row"][data-email="${AUDITOR.email}"]`).waitFor();
@@ -193,8 +195,7 @@ describe('Kontor web app', () => {
       },
       { message: 'only user.create rows' },
     );
-    // The editor was created first, so theirs is the oldest user.create row.
-    const row = page.locator('[data-testid="audit-row"][data-action="user.create"]').last();
+    const row = page.locator(`[data-testid="audit-row"][data-action="user.create"][data-resource-id="${editorId}"]`);
     await row.click();
     await waitForText(page.getByTestId('audit-after'), new RegExp(EDITOR.email.replace(/\./g, '\\.')));
   });
@@ -249,6 +250,22 @@ describe('Kontor web app', () => {
     const bar = row.getByTestId('job-progress');
     await waitUntil(async () => (await bar.getAttribute('data-done')) === '8', { message: 'progress 8/8' });
     assert.equal(await bar.getAttribute('data-total'), '8');
+
+    // A long job can be cancelled from the table.
+    await page.getByLabel('Payload (JSON)').fill('{"steps":500,"step_ms":200}');
+    await page.getByTestId('start-job').click();
+    await waitUntil(
+      async () => ((await page.getByTestId('job-started').locator('code').nth(1).textContent()) ?? '').trim() !== id,
+      { message: 'the second job to start' },
+    );
+    const id2 = (await page.getByTestId('job-started').locator('code').nth(1).textContent()).trim();
+    const row2 = page.locator(`[data-testid="job-row"][data-id="${id2}"]`);
+    await row2.getByTestId('job-cancel').click();
+    await waitUntil(async () => (await row2.getAttribute('data-state')) === 'cancelled', {
+      timeout: 20_000,
+      message: 'the job to be cancelled',
+    });
+    assert.equal(await row2.getByTestId('job-cancel').count(), 0, 'a cancelled job has no cancel button');
     await page.getByTestId('schedules-table').waitFor();
   });
 

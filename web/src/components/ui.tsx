@@ -22,8 +22,8 @@ export function ProblemAlert(props: {
     title = error.problem.title || `Request failed (${error.status})`;
     detail = error.problem.detail;
     requestId = error.problem.request_id;
-    const shown = new Set(props.shownFields ?? []);
-    extra = (error.problem.errors ?? []).filter((e) => !shown.has(e.field));
+    const shown = props.shownFields ?? [];
+    extra = (error.problem.errors ?? []).filter((e) => !shown.some((f) => fieldMatches(e.field, f)));
   } else {
     detail = errorMessage(error);
   }
@@ -36,7 +36,13 @@ export function ProblemAlert(props: {
           <ul class="mb-0 mt-1 small">
             {extra.map((e) => (
               <li key={e.field + e.message}>
-                <code>{e.field}</code>: {e.message}
+                {e.field ? (
+                  <>
+                    <code>{e.field}</code>: {e.message}
+                  </>
+                ) : (
+                  e.message
+                )}
               </li>
             ))}
           </ul>
@@ -48,8 +54,19 @@ export function ProblemAlert(props: {
   );
 }
 
+/** True when the problem's `field` is `name` or inside it (`name.x`, `name[0]`). */
+export function fieldMatches(field: string, name: string): boolean {
+  return field === name || field.startsWith(`${name}.`) || field.startsWith(`${name}[`);
+}
+
 export function fieldErrorsOf(error: unknown): Record<string, string> {
   return error instanceof ApiError ? error.fieldErrors() : {};
+}
+
+/** The first message for `name` or any field inside it. */
+export function fieldError(errors: Record<string, string>, name: string): string | undefined {
+  const key = Object.keys(errors).find((f) => fieldMatches(f, name));
+  return key === undefined ? undefined : errors[key];
 }
 
 /** A labelled form row; `error` renders Bootstrap's invalid-feedback below the control. */

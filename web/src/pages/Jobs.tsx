@@ -3,6 +3,7 @@ import { get, post } from '../api';
 import {
   EmptyRow,
   Field,
+  fieldError,
   fieldErrorsOf,
   inputClass,
   PageHeader,
@@ -322,7 +323,7 @@ function StartJobCard(props: { onStarted: (j: Job) => void }) {
   };
 
   const description = kinds.data?.find((k) => k.kind === kind)?.description;
-  const payloadError = jsonError ?? fe.payload ?? Object.entries(fe).find(([f]) => f.startsWith('payload.'))?.[1];
+  const payloadError = jsonError ?? fieldError(fe, 'payload');
 
   return (
     <div class="card shadow-sm">

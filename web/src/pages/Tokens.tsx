@@ -4,6 +4,7 @@ import {
   ConfirmDialog,
   EmptyRow,
   Field,
+  fieldError,
   fieldErrorsOf,
   inputClass,
   Modal,
@@ -317,7 +318,11 @@ function CreateTokenDialog(props: { onClose: () => void; onCreated: (t: CreatedT
         </Field>
         <fieldset data-testid="token-scopes">
           <legend class="form-label fs-6 mb-1">Scopes</legend>
-          {fe.scopes && <div class="invalid-feedback d-block">{fe.scopes}</div>}
+          {fieldError(fe, 'scopes') && (
+            <div class="invalid-feedback d-block" data-testid="field-error-scopes">
+              {fieldError(fe, 'scopes')}
+            </div>
+          )}
           <div class="form-check mb-2">
             <input
               class="form-check-input"
