@@ -67,12 +67,21 @@ Status App::Init() {
 }
 
 void App::RegisterJobKinds() {
+  struct DemoPayload {
+    int64_t steps = 20, step_ms = 200;
+  };
+  auto read_demo = [](const json::object& payload) -> Result<DemoPayload> {
+    JsonReader r(payload, "payload.");
+    DemoPayload d;
+    d.steps = r.Int("steps", false, 1, 1000).value_or(d.steps);
+    d.step_ms = r.Int("step_ms", false, 0, 10000).value_or(d.step_ms);
+    RETURN_IF_ERROR(r.Finish());
+    return d;
+  };
   jobs_->RegisterKind({"demo.progress", "Counts to payload.steps, one step every payload.step_ms",
-                       [](jobs::JobContext& ctx) -> Status {
-                         JsonReader r(ctx.payload());
-                         int64_t steps = r.Int("steps", false, 1, 1000).value_or(20);
-                         int64_t step_ms = r.Int("step_ms", false, 0, 10000).value_or(200);
-                         RETURN_IF_ERROR(r.Finish());
+                       [read_demo](jobs::JobContext& ctx) -> Status {
+                         ASSIGN_OR_RETURN(DemoPayload d, read_demo(ctx.payload()));
+                         const int64_t steps = d.steps, step_ms = d.step_ms;
                          for (int64_t i = 1; i <= steps; ++i) {
                            if (ctx.CancelRequested()) return Status::FailedPrecondition("cancelled");
                            std::this_thread::sleep_for(std::chrono::milliseconds(step_ms));
@@ -80,7 +89,7 @@ void App::RegisterJobKinds() {
                          }
                          return Status::Ok();
                        },
-                       1});
+                       3, [read_demo](const json::object& p) { return read_demo(p).status(); }});
   jobs_->RegisterKind({"system.cleanup", "Deletes expired sessions and old login failures",
                        [this](jobs::JobContext& ctx) -> Status {
                          const int64_t now = ctx.clock().NowMs();
@@ -89,7 +98,10 @@ void App::RegisterJobKinds() {
                                                       {now - int64_t{7} * 86400000}).status());
                          return ctx.SetProgress(1, 1);
                        },
-                       3});
+                       3, [](const json::object& p) {
+                         return p.empty() ? Status::Ok()
+                                          : Status::Validation({{"payload", "takes no payload"}});
+                       }});
 }
 
 Status App::Serve() {

@@ -104,6 +104,9 @@ TEST_P(RouteTableTest, OpenApiDescribesEveryRoute) {
     const json::object& item = paths.at(route.pattern).as_object();
     ASSERT_TRUE(item.contains(method)) << route.method << " " << route.pattern;
     EXPECT_EQ(item.at(method).at("x-permission").as_string(), http::AccessString(route.access));
+    const json::object& responses = item.at(method).at("responses").as_object();
+    EXPECT_TRUE(responses.contains(std::to_string(route.success_status))) << route.pattern;
+    if (route.access.kind != http::Access::Kind::kPublic) EXPECT_TRUE(responses.contains("401"));
   }
 }
 

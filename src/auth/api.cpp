@@ -73,7 +73,8 @@ Result<Response> Login(AuthService& s, Request& req) {
 
 Result<Response> Logout(AuthService& s, Request& req) {
   if (req.principal->kind != Principal::Kind::kSession) {
-    return Status::Validation({{"", "API tokens are revoked, not logged out: DELETE /v1/tokens/{id}"}});
+    return Status::Validation(
+        {{"authorization", "API tokens are revoked, not logged out: DELETE /v1/tokens/{id}"}});
   }
   RETURN_IF_ERROR(s.Logout(req.Actor(), req.principal->session_id));
   Response resp = http::NoContent();
@@ -106,7 +107,7 @@ Result<Response> ListUsers(AuthService& s, Request& req) {
   f.q = req.Query("q");
   f.status = req.Query("status");
   if (f.status && *f.status != "active" && *f.status != "disabled") {
-    return Status::Validation({{"status", "must be active or disabled"}});
+    return Status::BadParameter("status", "must be active or disabled");
   }
   ASSIGN_OR_RETURN(f.after_id, http::CursorParam(req));
   ASSIGN_OR_RETURN(f.limit, http::LimitParam(req));

@@ -177,10 +177,11 @@ Result<User> AuthService::UpdateUser(const audit::Actor& actor, int64_t id, cons
       if (!role->has_value()) return Status::Validation({{"role", "no role named " + *p.role}});
       after.role = *p.role;
     }
-    for (const auto& [comp, level] : p.overrides) {
+    for (const auto& change : p.overrides) {
+      const Component comp = change.first;
       auto& ov = after.overrides;
-      ov.erase(std::remove_if(ov.begin(), ov.end(), [&](auto& e) { return e.first == comp; }), ov.end());
-      if (level) ov.emplace_back(comp, *level);
+      ov.erase(std::remove_if(ov.begin(), ov.end(), [comp](auto& e) { return e.first == comp; }), ov.end());
+      if (change.second) ov.emplace_back(comp, *change.second);
     }
     std::sort(after.overrides.begin(), after.overrides.end());
     if (p.preferences) after.preferences = *p.preferences;

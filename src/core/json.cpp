@@ -8,7 +8,7 @@ Result<json::object> ParseJsonObject(std::string_view text) {
   std::error_code ec;
   json::value v = json::parse(text, ec, {}, opt);
   if (ec) return Status::InvalidArgument("malformed JSON: " + ec.message());
-  if (!v.is_object()) return Status::Validation({{"", "the body must be a JSON object"}});
+  if (!v.is_object()) return Status::Validation({{"body", "must be a JSON object"}});
   return std::move(v.as_object());
 }
 

@@ -12,6 +12,12 @@ Status Status::Validation(std::vector<FieldError> fields, std::string m) {
   return s;
 }
 
+Status Status::BadParameter(std::string field, std::string message) {
+  Status s(StatusCode::kInvalidArgument, field + ": " + message);
+  s.fields_.push_back({std::move(field), std::move(message)});
+  return s;
+}
+
 Status Status::ResourceExhausted(std::string m, int retry_after_s) {
   Status s(StatusCode::kResourceExhausted, std::move(m));
   s.retry_after_ = retry_after_s;

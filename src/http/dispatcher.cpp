@@ -28,6 +28,17 @@ bool IsJsonContentType(std::string_view ct) {
   return lower == "application/json" || (lower.size() > 5 && lower.ends_with("+json"));
 }
 
+// Many clients send "{}" with every POST; for a route without a body that is
+// the same as nothing.
+bool IsEmptyBody(std::string_view body) {
+  std::string compact;
+  for (char c : body) {
+    if (!std::isspace(static_cast<unsigned char>(c))) compact.push_back(c);
+    if (compact.size() > 2) return false;
+  }
+  return compact.empty() || compact == "{}";
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(Router& router, Authenticator& auth, Metrics& metrics, const Clock& clock,
@@ -66,7 +77,9 @@ Response Dispatcher::Handle(Request& req) {
   int slot = 0;
   try {
     int retry_after = 0;
-    if (RateLimited(req.client_ip, &retry_after)) {
+    if (!ParseTarget(req.target, &req.path, &req.query)) {
+      resp = Problem(400, "", "malformed request target", req);
+    } else if (RateLimited(req.client_ip, &retry_after)) {
       resp = Problem(Status::ResourceExhausted("rate limit exceeded", retry_after), req);
     } else {
       Router::Match m = router_.Find(req.method, req.path);
@@ -110,6 +123,20 @@ Response Dispatcher::Handle(Request& req) {
   return resp;
 }
 
+Response Dispatcher::Reject(int status, const std::string& detail, const std::string& client_ip) {
+  Request req;
+  req.client_ip = client_ip;
+  req.request_id = HexEncode(RandomBytes(12));
+  Response resp = Problem(status, "", detail, req);
+  resp.SetHeader("X-Request-Id", req.request_id);
+  metrics_.Observe(0, status, 0);
+  if (options_.access_log) {
+    Log(LogLevel::kInfo, "request rejected",
+        {{"request_id", req.request_id}, {"status", status}, {"detail", detail}, {"client_ip", client_ip}});
+  }
+  return resp;
+}
+
 Response Dispatcher::HandleRouted(Request& req, const Router::Match& m) {
   const Route& route = *m.route;
   if (route.access.kind != Access::Kind::kPublic) {
@@ -133,8 +160,8 @@ Response Dispatcher::HandleRouted(Request& req, const Router::Match& m) {
       !IsJsonContentType(req.Header("content-type"))) {
     return Problem(415, "", "send the body as application/json", req);
   }
-  if (route.request_schema.is_null() && !req.body.empty() && IsMutating(req.method)) {
-    return Problem(Status::Validation({{"", "this route takes no request body"}}), req);
+  if (route.request_schema.is_null() && IsMutating(req.method) && !IsEmptyBody(req.body)) {
+    return Problem(Status::Validation({{"body", "this route takes no request body"}}), req);
   }
   Result<Response> r = route.handler(req);
   if (!r.ok()) {

@@ -32,8 +32,12 @@ class Dispatcher {
   Dispatcher(Router& router, Authenticator& auth, Metrics& metrics, const Clock& clock,
              DispatcherOptions options, const StaticFiles* static_files = nullptr);
 
-  // Never throws; every failure becomes a problem+json response.
+  // Never throws; every failure becomes a problem+json response. Parses
+  // req.target into path and query.
   Response Handle(Request& req);
+  // The answer to a request the transport could not parse or accept (400,
+  // 413, 431): request id, metrics and access log like any other.
+  Response Reject(int status, const std::string& detail, const std::string& client_ip);
 
  private:
   Response HandleRouted(Request& req, const Router::Match& m);

@@ -59,6 +59,7 @@ json::object BuildOpenApi(const Router& router, const std::string& version) {
       responses["415"] = problem("not application/json");
       responses["422"] = problem("validation failed");
     }
+    op["responses"] = std::move(responses);
     std::string lower = r.method;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     json::value& item = paths[r.pattern];

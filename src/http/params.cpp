@@ -32,7 +32,7 @@ Result<int> LimitParam(const Request& req, int def, int max) {
   if (!s) return def;
   auto v = ToInt(*s);
   if (!v || *v < 1 || *v > max) {
-    return Status::Validation({{"limit", "must be an integer from 1 to " + std::to_string(max)}});
+    return Status::BadParameter("limit", "must be an integer from 1 to " + std::to_string(max));
   }
   return static_cast<int>(*v);
 }
@@ -41,7 +41,7 @@ Result<std::optional<int64_t>> CursorParam(const Request& req, const std::string
   auto s = req.Query(name);
   if (!s || s->empty()) return std::optional<int64_t>();
   auto v = ToInt(*s);
-  if (!v || *v <= 0) return Status::Validation({{name, "is not a cursor this API returned"}});
+  if (!v || *v <= 0) return Status::BadParameter(name, "is not a cursor this API returned");
   return std::optional<int64_t>(*v);
 }
 
@@ -49,7 +49,7 @@ Result<std::optional<int64_t>> TimeParam(const Request& req, const std::string& 
   auto s = req.Query(name);
   if (!s || s->empty()) return std::optional<int64_t>();
   auto t = ParseRfc3339(*s);
-  if (!t.ok()) return Status::Validation({{name, "must be an RFC 3339 time"}});
+  if (!t.ok()) return Status::BadParameter(name, "must be an RFC 3339 time");
   return std::optional<int64_t>(*t);
 }
 
@@ -58,7 +58,7 @@ Result<bool> BoolParam(const Request& req, const std::string& name, bool def) {
   if (!s) return def;
   if (*s == "true" || *s == "1") return true;
   if (*s == "false" || *s == "0") return false;
-  return Status::Validation({{name, "must be true or false"}});
+  return Status::BadParameter(name, "must be true or false");
 }
 
 Result<std::optional<int64_t>> IfMatchVersion(const Request& req) {
@@ -67,18 +67,17 @@ Result<std::optional<int64_t>> IfMatchVersion(const Request& req) {
   if (h.starts_with("W/")) h.remove_prefix(2);
   if (h.size() >= 2 && h.front() == '"' && h.back() == '"') h = h.substr(1, h.size() - 2);
   auto v = ToInt(h);
-  if (!v) return Status::Validation({{"If-Match", "must be an ETag this API returned"}});
+  if (!v) return Status::BadParameter("If-Match", "must be an ETag this API returned");
   return std::optional<int64_t>(*v);
 }
 
 Status OnlyQueryParams(const Request& req, std::initializer_list<const char*> known) {
-  std::vector<FieldError> errors;
   for (const auto& [k, v] : req.query) {
     bool ok = false;
     for (const char* n : known) ok |= k == n;
-    if (!ok) errors.push_back({k, "unknown query parameter"});
+    if (!ok) return Status::BadParameter(k, "unknown query parameter");
   }
-  return errors.empty() ? Status::Ok() : Status::Validation(errors);
+  return Status::Ok();
 }
 
 json::value CursorOrNull(const std::optional<int64_t>& next) {

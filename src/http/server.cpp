@@ -74,8 +74,10 @@ class Server::Impl {
       LogInfo("shutting down: draining connections", {{"open", OpenConnections()}});
       boost::system::error_code ec;
       acceptor_.close(ec);
-      std::lock_guard lock(mu_);
-      for (const auto& c : conns_) asio::post(c->strand, [c] { c->CancelIfIdle(); });
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& c : conns_) asio::post(c->strand, [c] { c->CancelIfIdle(); });
+      }
       grace_timer_.expires_after(std::chrono::seconds(options_.shutdown_grace_s));
       grace_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) {
@@ -83,8 +85,11 @@ class Server::Impl {
           ioc_.stop();
         }
       });
+      // Posted from inside the strand: Run() cannot return (and the server be
+      // destroyed) before this lambda has run, so the caller's thread never
+      // touches a destroyed server.
+      MaybeFinish();
     });
-    MaybeFinish();
   }
 
  private:
@@ -149,12 +154,16 @@ class Server::Impl {
     co_return !ec;
   }
 
-  asio::awaitable<void> SendError(Conn& c, int status, const std::string& detail, unsigned version) {
-    Request req;
-    req.path = "";
-    Response r = Problem(status, "", detail, req);
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version};
+  // For requests that never became a Request (unparseable, too large): the
+  // dispatcher still assigns a request id and logs and counts them.
+  asio::awaitable<void> SendError(Conn& c, int status, const std::string& detail,
+                                  const std::string& client_ip) {
+    Response r = dispatcher_.Reject(status, detail, client_ip);
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+    res.set(bhttp::field::server, "kontor");
     res.set(bhttp::field::content_type, r.content_type);
+    res.set(bhttp::field::cache_control, "no-store");
+    for (auto& [k, v] : r.headers) res.insert(k, v);
     res.set(bhttp::field::connection, "close");
     res.body() = r.body;
     res.prepare_payload();
@@ -175,10 +184,21 @@ class Server::Impl {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(options_.max_header_bytes);
       parser.body_limit(options_.max_body_bytes);
-      c.idle = buffer.size() == 0;
-      c.stream.expires_after(std::chrono::seconds(first ? options_.header_timeout_s
-                                                        : options_.idle_timeout_s));
+      if (!first && buffer.size() == 0) {
+        // Between requests the idle timeout applies until the first byte of
+        // the next one; from then on the client has header_timeout_s to send
+        // the whole head, on every request of the connection.
+        c.idle = true;
+        c.stream.expires_after(std::chrono::seconds(options_.idle_timeout_s));
+        auto [ec_idle, n_idle] = co_await c.stream.async_read_some(
+            buffer.prepare(4096), asio::as_tuple(asio::use_awaitable));
+        c.idle = false;
+        if (ec_idle) break;
+        buffer.commit(n_idle);
+      }
+      c.idle = first && buffer.size() == 0;
       first = false;
+      c.stream.expires_after(std::chrono::seconds(options_.header_timeout_s));
       auto [ec, n] = co_await bhttp::async_read_header(c.stream, buffer, parser,
                                                        asio::as_tuple(asio::use_awaitable));
       c.idle = false;
@@ -194,15 +214,15 @@ class Server::Impl {
         break;
       }
       if (ec == bhttp::error::body_limit) {
-        co_await SendError(c, 413, "the body exceeds " + std::to_string(options_.max_body_bytes) + " bytes", 11);
+        co_await SendError(c, 413, "the body exceeds " + std::to_string(options_.max_body_bytes) + " bytes", client_ip);
         break;
       }
       if (ec == bhttp::error::header_limit) {
-        co_await SendError(c, 431, "the request head exceeds " + std::to_string(options_.max_header_bytes) + " bytes", 11);
+        co_await SendError(c, 431, "the request head exceeds " + std::to_string(options_.max_header_bytes) + " bytes", client_ip);
         break;
       }
       if (ec) {
-        co_await SendError(c, 400, "malformed HTTP request: " + ec.message(), 11);
+        co_await SendError(c, 400, "malformed HTTP request: " + ec.message(), client_ip);
         break;
       }
 
@@ -220,13 +240,7 @@ class Server::Impl {
       const bool keep_alive = breq.keep_alive();
       const unsigned version = breq.version();
 
-      Response resp;
-      if (!ParseTarget(req.target, &req.path, &req.query)) {
-        req.path = "";
-        resp = Problem(400, "", "malformed request target", req);
-      } else {
-        resp = dispatcher_.Handle(req);
-      }
+      Response resp = dispatcher_.Handle(req);
 
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), version};
       res.set(bhttp::field::server, "kontor");

@@ -29,7 +29,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, JobService& jobs)
                 f.state = req.Query("state");
                 if (f.state && *f.state != "queued" && *f.state != "running" && *f.state != "succeeded" &&
                     *f.state != "failed" && *f.state != "cancelled") {
-                  return Status::Validation({{"state", "must be queued, running, succeeded, failed or cancelled"}});
+                  return Status::BadParameter("state", "must be queued, running, succeeded, failed or cancelled");
                 }
                 f.kind = req.Query("kind");
                 ASSIGN_OR_RETURN(f.before_id, http::CursorParam(req));

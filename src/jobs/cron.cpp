@@ -107,8 +107,8 @@ Status ParseField(const FieldSpec& f, std::string_view field, uint64_t& bits) {
   for (std::string_view item : Split(field, ',')) {
     if (item.empty()) return BadField(f, field, "empty list element");
     std::vector<std::string_view> parts = Split(item, '/');
-    if (parts.size() > 2) return BadField(f, field, "more than one '/' in \"" +
-                                                          std::string(item) + "\"");
+    if (parts.size() > 2)
+      return BadField(f, field, "more than one '/' in \"" + std::string(item) + "\"");
     std::string_view base = parts[0];
     int step = 1;
     if (parts.size() == 2) {
@@ -116,8 +116,9 @@ Status ParseField(const FieldSpec& f, std::string_view field, uint64_t& bits) {
       auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), step);
       if (s.empty() || ec != std::errc() || end != s.data() + s.size() || step < 1 ||
           step > f.hi - f.lo + 1) {
-        return BadField(f, field, "step \"" + std::string(s) + "\" must be a number from 1 to " +
-                                        std::to_string(f.hi - f.lo + 1));
+        return BadField(f, field,
+                        "step \"" + std::string(s) + "\" must be a number from 1 to " +
+                            std::to_string(f.hi - f.lo + 1));
       }
     }
     int from, to;
@@ -209,7 +210,8 @@ Result<CronSchedule> CronSchedule::Parse(std::string_view expr) {
   if (fields.size() != 5) {
     return Status::InvalidArgument(
         "cron: expected 5 fields (minute hour day-of-month month day-of-week) or a macro such "
-        "as @daily, got " + std::to_string(fields.size()));
+        "as @daily, got " +
+        std::to_string(fields.size()));
   }
 
   CronSchedule s;

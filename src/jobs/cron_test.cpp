@@ -53,21 +53,21 @@ TEST(CronTest, EveryMinuteIsStrictlyAfter) {
 }
 
 TEST(CronTest, ListsRangesAndSteps) {
-  EXPECT_EQ(Next("5,35 * * * *", "2026-01-01T10:00:00Z", 3),
-            (V{"2026-01-01T10:05:00.000Z", "2026-01-01T10:35:00.000Z",
-               "2026-01-01T11:05:00.000Z"}));
-  EXPECT_EQ(Next("*/20 * * * *", "2026-01-01T10:00:00Z", 3),
-            (V{"2026-01-01T10:20:00.000Z", "2026-01-01T10:40:00.000Z",
-               "2026-01-01T11:00:00.000Z"}));
+  EXPECT_EQ(
+      Next("5,35 * * * *", "2026-01-01T10:00:00Z", 3),
+      (V{"2026-01-01T10:05:00.000Z", "2026-01-01T10:35:00.000Z", "2026-01-01T11:05:00.000Z"}));
+  EXPECT_EQ(
+      Next("*/20 * * * *", "2026-01-01T10:00:00Z", 3),
+      (V{"2026-01-01T10:20:00.000Z", "2026-01-01T10:40:00.000Z", "2026-01-01T11:00:00.000Z"}));
   EXPECT_EQ(Next("10-30/10 9-10 * * *", "2026-01-01T00:00:00Z", 4),
-            (V{"2026-01-01T09:10:00.000Z", "2026-01-01T09:20:00.000Z",
-               "2026-01-01T09:30:00.000Z", "2026-01-01T10:10:00.000Z"}));
-  EXPECT_EQ(Next("50/5 * * * *", "2026-01-01T10:00:00Z", 3),
-            (V{"2026-01-01T10:50:00.000Z", "2026-01-01T10:55:00.000Z",
-               "2026-01-01T11:50:00.000Z"}));
-  EXPECT_EQ(Next("0 0 1,15 * *", "2026-01-02T00:00:00Z", 3),
-            (V{"2026-01-15T00:00:00.000Z", "2026-02-01T00:00:00.000Z",
-               "2026-02-15T00:00:00.000Z"}));
+            (V{"2026-01-01T09:10:00.000Z", "2026-01-01T09:20:00.000Z", "2026-01-01T09:30:00.000Z",
+               "2026-01-01T10:10:00.000Z"}));
+  EXPECT_EQ(
+      Next("50/5 * * * *", "2026-01-01T10:00:00Z", 3),
+      (V{"2026-01-01T10:50:00.000Z", "2026-01-01T10:55:00.000Z", "2026-01-01T11:50:00.000Z"}));
+  EXPECT_EQ(
+      Next("0 0 1,15 * *", "2026-01-02T00:00:00Z", 3),
+      (V{"2026-01-15T00:00:00.000Z", "2026-02-01T00:00:00.000Z", "2026-02-15T00:00:00.000Z"}));
   EXPECT_EQ(Next(" 0  12 * * * ", "2026-01-01T00:00:00Z", 1), V{"2026-01-01T12:00:00.000Z"});
 }
 
@@ -75,9 +75,9 @@ TEST(CronTest, MonthAndWeekdayNames) {
   // 2026-01-01 is a Thursday.
   EXPECT_EQ(Next("0 8 * * mon-FRI", "2026-01-02T09:00:00Z", 2),
             (V{"2026-01-05T08:00:00.000Z", "2026-01-06T08:00:00.000Z"}));
-  EXPECT_EQ(Next("0 0 1 jun,Dec *", "2026-01-01T00:00:00Z", 3),
-            (V{"2026-06-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z",
-               "2027-06-01T00:00:00.000Z"}));
+  EXPECT_EQ(
+      Next("0 0 1 jun,Dec *", "2026-01-01T00:00:00Z", 3),
+      (V{"2026-06-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z", "2027-06-01T00:00:00.000Z"}));
   EXPECT_EQ(Next("0 0 1 MAR-MAY/2 *", "2026-01-01T00:00:00Z", 2),
             (V{"2026-03-01T00:00:00.000Z", "2026-05-01T00:00:00.000Z"}));
 }
@@ -90,19 +90,19 @@ TEST(CronTest, SundayIsZeroAndSeven) {
   EXPECT_EQ(Next("0 0 * * SUN", "2026-01-01T00:00:00Z", 2), sundays);
   // FRI-SUN via 5-7 crosses the 7 → 0 fold.
   EXPECT_EQ(Next("0 0 * * 5-7", "2026-01-01T00:00:00Z", 4),
-            (V{"2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z",
-               "2026-01-04T00:00:00.000Z", "2026-01-09T00:00:00.000Z"}));
+            (V{"2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z", "2026-01-04T00:00:00.000Z",
+               "2026-01-09T00:00:00.000Z"}));
 }
 
 TEST(CronTest, DayFieldsOrWhenBothRestricted) {
   // 13th of the month OR any Friday (2026-01-02 and -09 are Fridays, the 13th a Tuesday).
   EXPECT_EQ(Next("0 0 13 * FRI", "2026-01-01T00:00:00Z", 4),
-            (V{"2026-01-02T00:00:00.000Z", "2026-01-09T00:00:00.000Z",
-               "2026-01-13T00:00:00.000Z", "2026-01-16T00:00:00.000Z"}));
-  // An unrestricted day-of-month leaves only the weekday.
-  EXPECT_EQ(Next("0 0 * * FRI", "2026-01-01T00:00:00Z", 3),
-            (V{"2026-01-02T00:00:00.000Z", "2026-01-09T00:00:00.000Z",
+            (V{"2026-01-02T00:00:00.000Z", "2026-01-09T00:00:00.000Z", "2026-01-13T00:00:00.000Z",
                "2026-01-16T00:00:00.000Z"}));
+  // An unrestricted day-of-month leaves only the weekday.
+  EXPECT_EQ(
+      Next("0 0 * * FRI", "2026-01-01T00:00:00Z", 3),
+      (V{"2026-01-02T00:00:00.000Z", "2026-01-09T00:00:00.000Z", "2026-01-16T00:00:00.000Z"}));
   // A field starting with '*' counts as unrestricted even with a step, so this
   // is AND: odd days that are Fridays.
   EXPECT_EQ(Next("0 0 */2 * 5", "2026-01-01T00:00:00Z", 2),
@@ -193,8 +193,8 @@ TEST(CronTest, EvaluatedInTimeZone) {
 // Berlin springs forward on 2026-03-29 at 02:00 CET (01:00 UTC) to 03:00 CEST.
 TEST(CronTest, BerlinSpringForwardGapFiresOnceAfterGap) {
   EXPECT_EQ(Next("30 2 * * *", "2026-03-27T12:00:00Z", 3, "Europe/Berlin"),
-            (V{"2026-03-28T01:30:00.000Z",    // the day before: 02:30 CET
-               "2026-03-29T01:00:00.000Z",    // 02:30 does not exist: at 03:00 CEST
+            (V{"2026-03-28T01:30:00.000Z",     // the day before: 02:30 CET
+               "2026-03-29T01:00:00.000Z",     // 02:30 does not exist: at 03:00 CEST
                "2026-03-30T00:30:00.000Z"}));  // 02:30 CEST
 }
 
@@ -202,8 +202,8 @@ TEST(CronTest, BerlinSpringForwardSkippedMinutesCollapse) {
   // 02:00, 02:15, 02:30, 02:45 are all skipped and fire once, at the end of
   // the gap; 03:00 is that same instant and does not fire a second time.
   EXPECT_EQ(Next("*/15 2,3 * * *", "2026-03-29T00:00:00Z", 4, "Europe/Berlin"),
-            (V{"2026-03-29T01:00:00.000Z", "2026-03-29T01:15:00.000Z",
-               "2026-03-29T01:30:00.000Z", "2026-03-29T01:45:00.000Z"}));
+            (V{"2026-03-29T01:00:00.000Z", "2026-03-29T01:15:00.000Z", "2026-03-29T01:30:00.000Z",
+               "2026-03-29T01:45:00.000Z"}));
   EXPECT_EQ(Next("*/15 2 * * *", "2026-03-29T00:00:00Z", 2, "Europe/Berlin"),
             (V{"2026-03-29T01:00:00.000Z", "2026-03-30T00:00:00.000Z"}));
 }
@@ -212,13 +212,12 @@ TEST(CronTest, BerlinSpringForwardSkippedMinutesCollapse) {
 // 02:00-02:59 happens twice.
 TEST(CronTest, BerlinFallBackOverlapFiresFirstOccurrenceOnly) {
   EXPECT_EQ(Next("30 2 * * *", "2026-10-24T12:00:00Z", 2, "Europe/Berlin"),
-            (V{"2026-10-25T00:30:00.000Z",  // 02:30 CEST
+            (V{"2026-10-25T00:30:00.000Z",     // 02:30 CEST
                "2026-10-26T01:30:00.000Z"}));  // next day 02:30 CET
   // Every 30 minutes: 02:00 and 02:30 fire in the first pass only.
   EXPECT_EQ(Next("*/30 * * * *", "2026-10-24T23:45:00Z", 5, "Europe/Berlin"),
-            (V{"2026-10-25T00:00:00.000Z", "2026-10-25T00:30:00.000Z",
-               "2026-10-25T02:00:00.000Z", "2026-10-25T02:30:00.000Z",
-               "2026-10-25T03:00:00.000Z"}));
+            (V{"2026-10-25T00:00:00.000Z", "2026-10-25T00:30:00.000Z", "2026-10-25T02:00:00.000Z",
+               "2026-10-25T02:30:00.000Z", "2026-10-25T03:00:00.000Z"}));
   // Starting inside the second pass does not fire the repeated time again.
   EXPECT_EQ(Next("45 2 * * *", "2026-10-25T01:10:00Z", 1, "Europe/Berlin"),
             V{"2026-10-26T01:45:00.000Z"});
@@ -227,16 +226,16 @@ TEST(CronTest, BerlinFallBackOverlapFiresFirstOccurrenceOnly) {
 // New York: 2026-03-08 02:00 EST (07:00 UTC) → 03:00 EDT; 2026-11-01 02:00 EDT
 // (06:00 UTC) → 01:00 EST.
 TEST(CronTest, NewYorkDst) {
-  EXPECT_EQ(Next("30 2 * * *", "2026-03-07T12:00:00Z", 3, "America/New_York"),
-            (V{"2026-03-08T07:00:00.000Z", "2026-03-09T06:30:00.000Z",
-               "2026-03-10T06:30:00.000Z"}));
+  EXPECT_EQ(
+      Next("30 2 * * *", "2026-03-07T12:00:00Z", 3, "America/New_York"),
+      (V{"2026-03-08T07:00:00.000Z", "2026-03-09T06:30:00.000Z", "2026-03-10T06:30:00.000Z"}));
   EXPECT_EQ(Next("30 1 * * *", "2026-10-31T12:00:00Z", 2, "America/New_York"),
-            (V{"2026-11-01T05:30:00.000Z",  // 01:30 EDT
+            (V{"2026-11-01T05:30:00.000Z",     // 01:30 EDT
                "2026-11-02T06:30:00.000Z"}));  // 01:30 EST
   // An hourly job keeps firing across the gap without a duplicate at 03:00.
-  EXPECT_EQ(Next("0 * * * *", "2026-03-08T05:30:00Z", 3, "America/New_York"),
-            (V{"2026-03-08T06:00:00.000Z", "2026-03-08T07:00:00.000Z",
-               "2026-03-08T08:00:00.000Z"}));
+  EXPECT_EQ(
+      Next("0 * * * *", "2026-03-08T05:30:00Z", 3, "America/New_York"),
+      (V{"2026-03-08T06:00:00.000Z", "2026-03-08T07:00:00.000Z", "2026-03-08T08:00:00.000Z"}));
 }
 
 TEST(CronTest, MatchesAndExprAccessors) {

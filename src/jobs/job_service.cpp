@@ -24,8 +24,9 @@ constexpr int kMaxListLimit = 500;
 constexpr size_t kMaxErrorLen = 2000;
 constexpr int kMaxAttemptsLimit = 100;
 // After a kick that found nothing (the enqueuing transaction may not have
-// committed yet), look again this soon instead of after a full poll.
+// committed yet), look again after 50, 100, ... 1600 ms instead of a full poll.
 constexpr int64_t kKickRecheckMs = 50;
+constexpr int64_t kKickRecheckMaxMs = 1600;
 
 constexpr const char* kStates[] = {"queued", "running", "succeeded", "failed", "cancelled"};
 
@@ -136,7 +137,15 @@ Status JobContext::SetProgress(int64_t done, int64_t total) {
     return Status::Ok();  // written by Finish at the latest
   }
   last_progress_write_ms_ = now;
-  ASSIGN_OR_RETURN(std::optional<bool> cancel, service_->ExtendLease(job_id_, attempt_, progress_));
+  auto extended = service_->ExtendLease(job_id_, attempt_, progress_);
+  if (!extended.ok()) {
+    // Progress is advisory and the heartbeat also keeps the lease: a database
+    // hiccup here should not make a handler give up its work.
+    LogWarn("job progress write failed",
+            {{"job_id", job_id_}, {"error", extended.status().ToString()}});
+    return Status::Ok();
+  }
+  const std::optional<bool>& cancel = *extended;
   if (!cancel) {
     lease_lost_ = true;
     return Status::FailedPrecondition("lease lost");
@@ -208,6 +217,7 @@ Result<int64_t> JobService::EnqueueInternal(store::Connection& c, const EnqueueR
       return Status::Validation({{"kind", "unknown job kind \"" + r.kind + "\""}});
     }
     max_attempts = it->second.max_attempts;
+    if (it->second.validate) RETURN_IF_ERROR(it->second.validate(r.payload));
   }
   if (r.max_attempts) {
     if (*r.max_attempts < 1 || *r.max_attempts > kMaxAttemptsLimit) {
@@ -287,9 +297,11 @@ Status JobService::EnsureSchedule(const std::string& name, const std::string& ki
         row->Str(4) == payload_text) {
       return Status::Ok();  // unchanged: keep next_run_at so a missed slot still fires
     }
-    return c.Execute("UPDATE schedules SET kind = ?, cron = ?, timezone = ?, payload = ?, "
-                     "next_run_at = ?, updated_at = ? WHERE id = ?",
-                     {kind, cron, tz, payload_text, next, now, row->Int(0)})
+    return c
+        .Execute(
+            "UPDATE schedules SET kind = ?, cron = ?, timezone = ?, payload = ?, "
+            "next_run_at = ?, updated_at = ? WHERE id = ?",
+            {kind, cron, tz, payload_text, next, now, row->Int(0)})
         .status();
   });
 }
@@ -416,12 +428,14 @@ Result<std::optional<JobService::Claimed>> JobService::ClaimNext() {
       // PostgreSQL: SKIP LOCKED lets concurrent claimers pass over each
       // other's rows. SQLite has one writer (BEGIN IMMEDIATE), so the plain
       // subquery is already exclusive.
+      const std::string due = "kind IN (" + Placeholders(kinds.size()) +
+                              ") AND ((state = 'queued' AND run_at <= ?) OR "
+                              "(state = 'running' AND lease_expires_at < ?))";
       const std::string sql =
           "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?, "
-          "attempts = attempts + 1, updated_at = ? WHERE id = (SELECT id FROM jobs WHERE kind IN (" +
-          Placeholders(kinds.size()) +
-          ") AND ((state = 'queued' AND run_at <= ?) OR (state = 'running' AND "
-          "lease_expires_at < ?)) ORDER BY priority DESC, run_at, id LIMIT 1" +
+          "attempts = attempts + 1, updated_at = ? "
+          "WHERE id = (SELECT id FROM jobs WHERE " +
+          due + " ORDER BY priority DESC, run_at, id LIMIT 1" +
           (pg ? " FOR UPDATE SKIP LOCKED" : "") +
           ") RETURNING id, attempts, max_attempts, cancel_requested, kind, payload";
       store::Params p = {options_.node_id, now + options_.lease_ms, now};
@@ -468,7 +482,7 @@ Result<std::optional<JobService::Claimed>> JobService::ClaimNext() {
   return std::optional<Claimed>();
 }
 
-void JobService::Execute(const Claimed& cl) {
+void JobService::RunClaimed(const Claimed& cl) {
   Handler handler;
   {
     std::lock_guard lock(kinds_mu_);
@@ -485,17 +499,19 @@ void JobService::Execute(const Claimed& cl) {
   if (!handler) {
     result = Status::InvalidArgument("no handler for kind " + cl.kind);
   } else {
+    std::optional<std::string> thrown;
     try {
       result = handler(ctx);
     } catch (const std::exception& e) {
-      result = Status::Internal(std::string("handler threw: ") + e.what());
+      thrown = e.what();
     } catch (...) {
-      result = Status::Internal("handler threw a non-standard exception");
+      thrown = "a non-standard exception";
     }
-    if (result.code() == StatusCode::kInternal &&
-        result.message().rfind("handler threw", 0) == 0) {
+    if (thrown) {
+      // Counts as a retryable failure, like any error other than invalid input.
+      result = Status::Internal("handler threw: " + *thrown);
       json::object f = log_fields;
-      f["error"] = result.message();
+      f["error"] = *thrown;
       LogError("job handler threw", f);
     }
   }
@@ -525,7 +541,8 @@ Status JobService::Finish(const Claimed& cl, JobContext& ctx, const Status& resu
     lost = false;
     const int64_t now = clock_.NowMs();
     ASSIGN_OR_RETURN(auto row, c.QueryRow(std::string("SELECT cancel_requested, max_attempts "
-                                                      "FROM jobs") + kOwnedBy,
+                                                      "FROM jobs") +
+                                              kOwnedBy,
                                           {cl.job_id, options_.node_id, cl.attempt}));
     if (!row) {
       lost = true;
@@ -542,8 +559,8 @@ Status JobService::Finish(const Claimed& cl, JobContext& ctx, const Status& resu
       state = "cancelled";
     } else {
       error = Truncate(result.ToString());
-      const bool permanent = result.code() == StatusCode::kInvalidArgument ||
-                             result.code() == StatusCode::kValidation;
+      const bool permanent =
+          result.code() == StatusCode::kInvalidArgument || result.code() == StatusCode::kValidation;
       if (cancel_requested) {
         state = "cancelled";  // no point retrying what was asked to stop
       } else if (permanent || cl.attempt >= max_attempts) {
@@ -566,15 +583,17 @@ Status JobService::Finish(const Claimed& cl, JobContext& ctx, const Status& resu
                               "last_error = COALESCE(?, last_error), lease_owner = NULL, "
                               "lease_expires_at = NULL, progress_done = COALESCE(?, "
                               "progress_done), progress_total = COALESCE(?, progress_total), "
-                              "updated_at = ?, finished_at = ?") + kOwnedBy,
-                  {state, run_at, error, done, total, now, finished_at, cl.job_id,
-                   options_.node_id, cl.attempt}));
+                              "updated_at = ?, finished_at = ?") +
+                      kOwnedBy,
+                  {state, run_at, error, done, total, now, finished_at, cl.job_id, options_.node_id,
+                   cl.attempt}));
     if (upd.affected != 1) {
       lost = true;
       return Status::Ok();
     }
-    return c.Execute("UPDATE job_runs SET finished_at = ?, outcome = ?, error = ? WHERE id = ?",
-                     {now, outcome, error, cl.run_id})
+    return c
+        .Execute("UPDATE job_runs SET finished_at = ?, outcome = ?, error = ? WHERE id = ?",
+                 {now, outcome, error, cl.run_id})
         .status();
   });
   if (!st.ok()) return st;
@@ -623,9 +642,9 @@ Result<std::optional<bool>> JobService::ExtendLease(
 }
 
 Result<std::optional<bool>> JobService::ReadCancel(int64_t job_id, int attempt) {
-  ASSIGN_OR_RETURN(auto row, db_.QueryRow(std::string("SELECT cancel_requested FROM jobs") +
-                                              kOwnedBy,
-                                          {job_id, options_.node_id, attempt}));
+  ASSIGN_OR_RETURN(auto row,
+                   db_.QueryRow(std::string("SELECT cancel_requested FROM jobs") + kOwnedBy,
+                                {job_id, options_.node_id, attempt}));
   if (!row) return std::optional<bool>();
   return std::optional<bool>(row->Int(0) != 0);
 }
@@ -634,7 +653,8 @@ void JobService::HeartbeatOnce() {
   std::vector<std::tuple<int64_t, int64_t, int>> runs;  // run id, job id, attempt
   {
     std::lock_guard lock(mu_);
-    for (const auto& [run_id, ctx] : active_) runs.emplace_back(run_id, ctx->job_id_, ctx->attempt_);
+    for (const auto& [run_id, ctx] : active_)
+      runs.emplace_back(run_id, ctx->job_id_, ctx->attempt_);
   }
   for (const auto& [run_id, job_id, attempt] : runs) {
     auto r = ExtendLease(job_id, attempt, std::nullopt);
@@ -658,10 +678,11 @@ void JobService::HeartbeatOnce() {
 
 int JobService::FireDueSchedules() {
   const int64_t now = clock_.NowMs();
-  auto due = db_.Execute("SELECT id, name, kind, cron, timezone, payload, next_run_at "
-                         "FROM schedules WHERE enabled = 1 AND next_run_at <= ? "
-                         "ORDER BY next_run_at, id",
-                         {now});
+  auto due = db_.Execute(
+      "SELECT id, name, kind, cron, timezone, payload, next_run_at "
+      "FROM schedules WHERE enabled = 1 AND next_run_at <= ? "
+      "ORDER BY next_run_at, id",
+      {now});
   if (!due.ok()) {
     LogWarn("jobs: reading due schedules failed", {{"error", due.status().ToString()}});
     return 0;
@@ -732,7 +753,7 @@ int JobService::RunOnce(int max_jobs) {
       break;
     }
     if (!*claimed) break;
-    Execute(**claimed);
+    RunClaimed(**claimed);
     ++ran;
   }
   return ran;
@@ -747,7 +768,9 @@ void JobService::Kick() {
 }
 
 void JobService::WorkerLoop() {
-  bool kicked = false;
+  // After a kick that found nothing, look again soon with a doubling delay:
+  // the enqueuing transaction may not have committed yet.
+  int64_t recheck_ms = 0;
   for (;;) {
     uint64_t seen;
     {
@@ -757,19 +780,23 @@ void JobService::WorkerLoop() {
     }
     auto claimed = ClaimNext();
     if (claimed.ok() && *claimed) {
-      Execute(**claimed);
-      kicked = false;
+      RunClaimed(**claimed);
+      recheck_ms = 0;
       continue;
     }
     if (!claimed.ok()) {
       LogWarn("jobs: claiming failed", {{"error", claimed.status().ToString()}});
     }
-    const int64_t wait_ms =
-        kicked ? std::min(kKickRecheckMs, options_.poll_ms) : options_.poll_ms;
+    int64_t wait_ms = options_.poll_ms;
+    if (recheck_ms > 0 && recheck_ms < options_.poll_ms) {
+      wait_ms = recheck_ms;
+      recheck_ms = recheck_ms * 2 > kKickRecheckMaxMs ? 0 : recheck_ms * 2;
+    }
     std::unique_lock lock(mu_);
-    kicked = wake_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                               [&] { return stopping_ || kicks_ != seen; }) &&
-             !stopping_;
+    if (wake_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                          [&] { return stopping_ || kicks_ != seen; })) {
+      recheck_ms = kKickRecheckMs;
+    }
   }
 }
 

@@ -73,7 +73,8 @@ class JobContext {
   // Writes progress (throttled: at most every ~250 ms of clock time unless
   // done == total; the last value is always written when the job finishes)
   // and extends the lease. kFailedPrecondition "lease lost" when another node
-  // has taken the job over; the handler should stop, its result is ignored.
+  // has taken the job over: the handler should stop, its result is ignored.
+  // Database errors are logged, not returned (progress is advisory).
   Status SetProgress(int64_t done, int64_t total);
   // True once a cancel was requested (or the lease was lost). Re-reads the
   // flag at most every ~250 ms of clock time. A handler that honours it
@@ -110,6 +111,9 @@ struct JobKind {
   std::string description;
   Handler handler;
   int max_attempts = 5;
+  // Checks a payload at enqueue time, so a bad one is a 422 for the caller
+  // rather than a failed job later. Errors name fields under "payload.".
+  std::function<Status(const json::object& payload)> validate;
 };
 
 struct EnqueueRequest {
@@ -207,7 +211,7 @@ class JobService {
                                   std::optional<int64_t> schedule_id);
   // Claims the next due job of a registered kind; nullopt when none is due.
   Result<std::optional<Claimed>> ClaimNext();
-  void Execute(const Claimed& claimed);
+  void RunClaimed(const Claimed& claimed);
   Status Finish(const Claimed& claimed, JobContext& ctx, const Status& result);
   // Fires every due schedule; returns how many jobs were enqueued.
   int FireDueSchedules();
@@ -230,10 +234,10 @@ class JobService {
   mutable std::mutex kinds_mu_;
   std::map<std::string, JobKind> kinds_;
 
-  std::mutex mu_;  // guards everything below
-  std::condition_variable wake_cv_;   // workers and the schedule thread
-  std::condition_variable idle_cv_;   // active_ became empty
-  std::condition_variable hb_cv_;     // heartbeat thread
+  std::mutex mu_;                    // guards everything below
+  std::condition_variable wake_cv_;  // workers and the schedule thread
+  std::condition_variable idle_cv_;  // active_ became empty
+  std::condition_variable hb_cv_;    // heartbeat thread
   bool started_ = false;
   bool stopping_ = false;
   bool heartbeat_stop_ = false;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "store/migrate.h"
+#include "store/test_db.h"
 
 namespace kontor::jobs {
 namespace {
@@ -29,18 +30,6 @@ constexpr int64_t kLeaseMs = 30000;
 
 int64_t At(const std::string& rfc3339) { return ParseRfc3339(rfc3339).value(); }
 
-// postgres://user@host:port/db?x → same URL naming database `db_name`.
-std::string WithDatabase(const std::string& url, const std::string& db_name) {
-  size_t host = url.find("://");
-  host = host == std::string::npos ? 0 : host + 3;
-  size_t query = url.find('?', host);
-  size_t slash = url.find('/', host);
-  if (slash > query) slash = std::string::npos;
-  size_t base_end = slash != std::string::npos ? slash : query;
-  std::string base = base_end == std::string::npos ? url : url.substr(0, base_end);
-  return base + "/" + db_name + (query == std::string::npos ? "" : url.substr(query));
-}
-
 JobKind Kind(const std::string& name, Handler h, int max_attempts = 5) {
   return JobKind{name, "test kind " + name, std::move(h), max_attempts};
 }
@@ -50,44 +39,21 @@ Status Ok() { return Status::Ok(); }
 class JobServiceTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    const std::string unique = std::to_string(getpid()) + "_" + std::to_string(++counter);
-    if (GetParam() == "postgres") {
-      const char* pg = std::getenv("KONTOR_TEST_PG_URL");
-      if (pg == nullptr || *pg == '\0') GTEST_SKIP() << "KONTOR_TEST_PG_URL is not set";
-      auto admin = store::Database::Open(pg, store::DatabaseOptions{.pool_size = 1});
-      ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-      admin_ = std::move(admin).value();
-      pg_db_name_ = "kontor_jobs_test_" + unique;
-      ASSERT_TRUE(admin_->WithConnection([&](store::Connection& c) {
-        return c.ExecuteScript("CREATE DATABASE " + pg_db_name_);
-      }).ok());
-      url_ = WithDatabase(pg, pg_db_name_);
-    } else {
-      dir_ = fs::temp_directory_path() / ("kontor_jobs_test_" + unique);
-      fs::remove_all(dir_);
-      fs::create_directories(dir_);
-      url_ = "sqlite:" + (dir_ / "kontor.db").string();
+    auto t = store::TestDatabase::Create(GetParam() == "postgres" ? store::Dialect::kPostgres
+                                                                  : store::Dialect::kSqlite);
+    if (!t.ok() && t.status().code() == StatusCode::kFailedPrecondition) {
+      GTEST_SKIP() << t.status().message();
     }
-    db_ = OpenDb();
-    ASSERT_NE(db_, nullptr);
-    auto migrated = store::Migrate(*db_);
-    ASSERT_TRUE(migrated.ok()) << migrated.status().ToString();
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    test_db_ = std::move(t).value();
+    url_ = test_db_->url();
+    db_ = &test_db_->db();
   }
 
   void TearDown() override {
     services_.clear();  // stops threads before their databases go away
     extra_dbs_.clear();
-    db_.reset();
-    if (admin_) {
-      (void)admin_->WithConnection([&](store::Connection& c) {
-        return c.ExecuteScript("DROP DATABASE IF EXISTS " + pg_db_name_ + " WITH (FORCE)");
-      });
-    }
-    if (!dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(dir_, ec);
-    }
+    test_db_.reset();
   }
 
   std::unique_ptr<store::Database> OpenDb() {
@@ -156,9 +122,10 @@ class JobServiceTest : public ::testing::TestWithParam<std::string> {
     bool finished;
   };
   std::vector<Run> Runs(int64_t job_id) {
-    auto res = db_->Execute("SELECT attempt, node, outcome, error, finished_at FROM job_runs "
-                            "WHERE job_id = ? ORDER BY id",
-                            {job_id});
+    auto res = db_->Execute(
+        "SELECT attempt, node, outcome, error, finished_at FROM job_runs "
+        "WHERE job_id = ? ORDER BY id",
+        {job_id});
     EXPECT_TRUE(res.ok()) << res.status().ToString();
     std::vector<Run> out;
     if (!res.ok()) return out;
@@ -186,11 +153,9 @@ class JobServiceTest : public ::testing::TestWithParam<std::string> {
   }
 
   FakeClock clock_{At("2026-01-01T09:59:00Z")};
+  std::unique_ptr<store::TestDatabase> test_db_;
   std::string url_;
-  fs::path dir_;
-  std::unique_ptr<store::Database> admin_;
-  std::string pg_db_name_;
-  std::unique_ptr<store::Database> db_;
+  store::Database* db_ = nullptr;
   std::vector<std::unique_ptr<store::Database>> extra_dbs_;
   std::vector<std::unique_ptr<JobService>> services_;
 };
@@ -372,7 +337,7 @@ TEST_P(JobServiceTest, ProgressIsThrottledAndExtendsLease) {
     EXPECT_TRUE(ctx.SetProgress(3, 4).ok());
     snapshot();  // written, lease extended from the new now
     EXPECT_TRUE(ctx.SetProgress(4, 4).ok());
-    snapshot();  // done == total is never throttled
+    snapshot();                               // done == total is never throttled
     EXPECT_TRUE(ctx.SetProgress(5, 9).ok());  // throttled; Finish writes it
     return Ok();
   }));
@@ -380,8 +345,8 @@ TEST_P(JobServiceTest, ProgressIsThrottledAndExtendsLease) {
   const int64_t start = clock_.NowMs();
   EXPECT_EQ(s.RunOnce(), 1);
   EXPECT_EQ(db_done, (std::vector<int64_t>{1, 1, 3, 4}));
-  EXPECT_EQ(lease, (std::vector<int64_t>{start + kLeaseMs, start + kLeaseMs,
-                                         start + 300 + kLeaseMs, start + 300 + kLeaseMs}));
+  EXPECT_EQ(lease, (std::vector<int64_t>{start + kLeaseMs, start + kLeaseMs, start + 300 + kLeaseMs,
+                                         start + 300 + kLeaseMs}));
   Job j = GetJob(s, id);
   EXPECT_EQ(j.state, "succeeded");
   EXPECT_EQ(j.progress_done, 5);
@@ -449,7 +414,8 @@ TEST_P(JobServiceTest, RetryWithBackoffThenFail) {
 
 TEST_P(JobServiceTest, BackoffIsCappedAtAnHour) {
   JobService& s = NewService("node-a");
-  s.RegisterKind(Kind("test.flaky", [](JobContext&) { return Status::Internal("boom"); }, 20));
+  s.RegisterKind(Kind(
+      "test.flaky", [](JobContext&) { return Status::Internal("boom"); }, 20));
   const int64_t id = Enqueue(s, "test.flaky");
   for (int attempt = 1; attempt <= 15; ++attempt) {
     ASSERT_EQ(s.RunOnce(), 1) << attempt;
@@ -464,9 +430,8 @@ TEST_P(JobServiceTest, BackoffIsCappedAtAnHour) {
 
 TEST_P(JobServiceTest, ExceptionIsRetryable) {
   JobService& s = NewService("node-a");
-  s.RegisterKind(Kind("test.throws", [](JobContext&) -> Status {
-    throw std::runtime_error("disk on fire");
-  }));
+  s.RegisterKind(
+      Kind("test.throws", [](JobContext&) -> Status { throw std::runtime_error("disk on fire"); }));
   const int64_t id = Enqueue(s, "test.throws");
   EXPECT_EQ(s.RunOnce(), 1);
   Job j = GetJob(s, id);
@@ -634,15 +599,21 @@ TEST_P(JobServiceTest, TakeoverOfFinalAttemptFailsWithoutRunning) {
   JobService& a = NewService("node-a");
   JobService& b = NewService(OtherDb(), "node-b");
   int b_runs = 0;
-  b.RegisterKind(Kind("test.once", [&](JobContext&) {
-    ++b_runs;
-    return Ok();
-  }, 1));
-  a.RegisterKind(Kind("test.once", [&](JobContext&) -> Status {
-    clock_.Advance(milliseconds(kLeaseMs + 1));
-    EXPECT_EQ(b.RunOnce(), 0);
-    return Ok();
-  }, 1));
+  b.RegisterKind(Kind(
+      "test.once",
+      [&](JobContext&) {
+        ++b_runs;
+        return Ok();
+      },
+      1));
+  a.RegisterKind(Kind(
+      "test.once",
+      [&](JobContext&) -> Status {
+        clock_.Advance(milliseconds(kLeaseMs + 1));
+        EXPECT_EQ(b.RunOnce(), 0);
+        return Ok();
+      },
+      1));
   const int64_t id = Enqueue(a, "test.once");
   EXPECT_EQ(a.RunOnce(), 1);
   EXPECT_EQ(b_runs, 0);
@@ -700,13 +671,14 @@ TEST_P(JobServiceTest, RacingServicesNeverRunAJobTwice) {
   a.RegisterKind(Kind("test.race", make_handler("node-a")));
   b.RegisterKind(Kind("test.race", make_handler("node-b")));
   ASSERT_TRUE(db_->Transact([&](store::Connection& c) -> Status {
-    for (int i = 0; i < kJobs; ++i) {
-      EnqueueRequest r;
-      r.kind = "test.race";
-      RETURN_IF_ERROR(a.Enqueue(c, r).status());
-    }
-    return Status::Ok();
-  }).ok());
+                   for (int i = 0; i < kJobs; ++i) {
+                     EnqueueRequest r;
+                     r.kind = "test.race";
+                     RETURN_IF_ERROR(a.Enqueue(c, r).status());
+                   }
+                   return Status::Ok();
+                 })
+                  .ok());
   a.Start();
   b.Start();
   EXPECT_TRUE(WaitFor([&] { return a.CountByState()["succeeded"] == kJobs; }));
@@ -851,8 +823,9 @@ TEST_P(JobServiceTest, EnsureScheduleValidates) {
 TEST_P(JobServiceTest, EnsureScheduleCreatesKeepsAndUpdates) {
   JobService& s = NewService("node-a");
   s.RegisterKind(Kind("report", [](JobContext&) { return Ok(); }));
-  ASSERT_TRUE(s.EnsureSchedule("nightly", "report", "30 2 * * *", "Europe/Berlin",
-                               {{"format", "csv"}}).ok());
+  ASSERT_TRUE(
+      s.EnsureSchedule("nightly", "report", "30 2 * * *", "Europe/Berlin", {{"format", "csv"}})
+          .ok());
   auto list = s.ListSchedules();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
@@ -868,16 +841,19 @@ TEST_P(JobServiceTest, EnsureScheduleCreatesKeepsAndUpdates) {
 
   // Unchanged: next_run_at stays even when it is in the past (a missed slot).
   clock_.SetMs(At("2026-01-03T12:00:00Z"));
-  ASSERT_TRUE(s.EnsureSchedule("nightly", "report", "30 2 * * *", "Europe/Berlin",
-                               {{"format", "csv"}}).ok());
+  ASSERT_TRUE(
+      s.EnsureSchedule("nightly", "report", "30 2 * * *", "Europe/Berlin", {{"format", "csv"}})
+          .ok());
   EXPECT_EQ(s.ListSchedules()->at(0).as_object().at("next_run_at"), "2026-01-02T01:30:00.000Z");
 
   // Changed: recomputed from now.
-  ASSERT_TRUE(s.EnsureSchedule("nightly", "report", "0 6 * * *", "Europe/Berlin",
-                               {{"format", "csv"}}).ok());
+  ASSERT_TRUE(
+      s.EnsureSchedule("nightly", "report", "0 6 * * *", "Europe/Berlin", {{"format", "csv"}})
+          .ok());
   EXPECT_EQ(s.ListSchedules()->at(0).as_object().at("next_run_at"), "2026-01-04T05:00:00.000Z");
-  ASSERT_TRUE(s.EnsureSchedule("nightly", "report", "0 6 * * *", "Europe/Berlin",
-                               {{"format", "pdf"}}).ok());
+  ASSERT_TRUE(
+      s.EnsureSchedule("nightly", "report", "0 6 * * *", "Europe/Berlin", {{"format", "pdf"}})
+          .ok());
   EXPECT_EQ(Count("SELECT COUNT(*) FROM schedules"), 1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM schedules WHERE payload = ?", {"{\"format\":\"pdf\"}"}), 1);
 }
