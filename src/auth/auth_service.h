@@ -132,11 +132,13 @@ class AuthService : public http::Authenticator {
   Result<Principal> AuthenticateToken(const std::string& secret);
   Result<Principal> AuthenticateSession(const std::string& cookie);
   Status CheckLockout(store::Connection& c, const std::string& email, const std::string& ip);
-  Result<User> LoadUser(store::Connection& c, int64_t id);
-  Result<PermissionSet> RolePermissions(store::Connection& c, const std::string& role);
+  Result<User> LoadUser(store::Connection& c, int64_t id, bool for_update = false);
   // Refuses a change that would leave no active admin.
   Status KeepOneAdmin(store::Connection& c, int64_t changing_user_id);
   void InvalidateCache();
+  // Credential cache keyed by the credential's hash.
+  std::optional<Principal> CachedPrincipal(const std::string& hash, int64_t now);
+  void CachePrincipal(const std::string& hash, const Principal& p, int64_t now, int64_t last_touch);
 
   store::Database& db_;
   const Clock& clock_;

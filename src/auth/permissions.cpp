@@ -134,6 +134,16 @@ json::object OverridesToJson(const Overrides& o) {
   return out;
 }
 
+Result<PermissionSet> StoredPermissions(std::string_view role_permissions_json) {
+  ASSIGN_OR_RETURN(json::object o, ParseJsonObject(role_permissions_json));
+  return PermissionSet::FromJson(o, "permissions");
+}
+
+Result<Overrides> StoredOverrides(std::string_view overrides_json) {
+  ASSIGN_OR_RETURN(json::object o, ParseJsonObject(overrides_json));
+  return OverridesFromJson(o, "overrides");
+}
+
 Result<PermissionSet> ScopesToPermissions(const std::vector<std::string>& scopes) {
   PermissionSet p;
   std::vector<FieldError> errors;

@@ -55,6 +55,11 @@ PermissionSet ApplyOverrides(PermissionSet base, const Overrides& o);
 Result<Overrides> OverridesFromJson(const json::object& o, const std::string& field);
 json::object OverridesToJson(const Overrides& o);
 
+// Parses what the database stores: a role's permissions and a user's
+// overrides (both JSON objects).
+Result<PermissionSet> StoredPermissions(std::string_view role_permissions_json);
+Result<Overrides> StoredOverrides(std::string_view overrides_json);
+
 // Token scopes: "*" or "component:read|write". Returns the permissions they grant.
 Result<PermissionSet> ScopesToPermissions(const std::vector<std::string>& scopes);
 

@@ -25,21 +25,13 @@ Status AuthService::SeedRoles() {
   });
 }
 
-Result<PermissionSet> AuthService::RolePermissions(store::Connection& c, const std::string& role) {
-  ASSIGN_OR_RETURN(auto row, c.QueryRow("SELECT permissions FROM roles WHERE name = ?", {role}));
-  if (!row) return Status::NotFound("no role " + role);
-  ASSIGN_OR_RETURN(json::object o, ParseJsonObject(row->Str(0)));
-  return PermissionSet::FromJson(o, "permissions");
-}
-
 namespace {
 
 Result<Role> RowToRole(const store::Row& row) {
   Role r;
   r.name = row.Str(0);
   r.description = row.Str(1);
-  ASSIGN_OR_RETURN(json::object o, ParseJsonObject(row.Str(2)));
-  ASSIGN_OR_RETURN(r.permissions, PermissionSet::FromJson(o, "permissions"));
+  ASSIGN_OR_RETURN(r.permissions, StoredPermissions(row.Str(2)));
   r.builtin = row.Int(3) != 0;
   r.users = row.Int(4);
   return r;

@@ -36,6 +36,25 @@ std::string AuthService::CsrfFor(const std::string& session_token) {
   return Base64UrlEncode(Sha256("kontor-csrf:" + session_token)).substr(0, 32);
 }
 
+std::optional<Principal> AuthService::CachedPrincipal(const std::string& hash, int64_t now) {
+  const int64_t ttl = int64_t{options_.token_cache_seconds} * 1000;
+  std::shared_lock lock(cache_mu_);
+  auto it = cache_.find(hash);
+  // Also refetch when last use is due to be written, so the write happens.
+  if (it != cache_.end() && now - it->second.cached_at < ttl &&
+      now - it->second.last_touch < kTouchIntervalMs) {
+    return it->second.principal;
+  }
+  return std::nullopt;
+}
+
+void AuthService::CachePrincipal(const std::string& hash, const Principal& p, int64_t now,
+                                 int64_t last_touch) {
+  std::unique_lock lock(cache_mu_);
+  if (cache_.size() > 50000) cache_.clear();  // bound memory; entries are cheap to rebuild
+  cache_[hash] = {p, now, last_touch};
+}
+
 void AuthService::InvalidateCache() {
   std::unique_lock lock(cache_mu_);
   cache_.clear();
@@ -61,15 +80,7 @@ Result<Principal> AuthService::AuthenticateToken(const std::string& secret) {
   }
   const std::string hash = Sha256Hex(secret);
   const int64_t now = clock_.NowMs();
-  const int64_t ttl = int64_t{options_.token_cache_seconds} * 1000;
-  {
-    std::shared_lock lock(cache_mu_);
-    auto it = cache_.find(hash);
-    if (it != cache_.end() && now - it->second.cached_at < ttl &&
-        now - it->second.last_touch < kTouchIntervalMs) {
-      return it->second.principal;
-    }
-  }
+  if (auto cached = CachedPrincipal(hash, now)) return *cached;
   ASSIGN_OR_RETURN(auto row, db_.QueryRow(
       "SELECT t.id, t.name, t.scopes, t.expires_at, t.revoked_at, u.id, u.email, u.name, u.role, "
       "u.status, u.overrides, r.permissions, t.last_used_at FROM api_tokens t "
@@ -88,19 +99,9 @@ Result<Principal> AuthService::AuthenticateToken(const std::string& secret) {
   p.email = row->Str(6);
   p.name = row->Str(7);
   p.role = row->Str(8);
-  ASSIGN_OR_RETURN(json::object role_perms, ParseJsonObject(row->Str(11)));
-  ASSIGN_OR_RETURN(PermissionSet base, PermissionSet::FromJson(role_perms, "permissions"));
-  ASSIGN_OR_RETURN(json::object ov_json, ParseJsonObject(row->Str(10)));
-  ASSIGN_OR_RETURN(Overrides ov, OverridesFromJson(ov_json, "overrides"));
-  std::vector<std::string> scopes;
-  std::error_code ec;
-  json::value sv = json::parse(row->Str(2), ec);
-  if (!ec && sv.is_array()) {
-    for (const auto& s : sv.as_array()) {
-      if (s.is_string()) scopes.emplace_back(s.as_string());
-    }
-  }
-  ASSIGN_OR_RETURN(PermissionSet scope_perms, ScopesToPermissions(scopes));
+  ASSIGN_OR_RETURN(PermissionSet base, StoredPermissions(row->Str(11)));
+  ASSIGN_OR_RETURN(Overrides ov, StoredOverrides(row->Str(10)));
+  ASSIGN_OR_RETURN(PermissionSet scope_perms, ScopesToPermissions(ParseStringArray(row->Str(2))));
   p.permissions = ApplyOverrides(base, ov).Intersect(scope_perms);
 
   int64_t last_touch = row->OptInt(12).value_or(0);
@@ -109,9 +110,7 @@ Result<Principal> AuthService::AuthenticateToken(const std::string& secret) {
     (void)db_.Execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", {now, p.token_id});
     last_touch = now;
   }
-  std::unique_lock lock(cache_mu_);
-  if (cache_.size() > 50000) cache_.clear();
-  cache_[hash] = {p, now, last_touch};
+  CachePrincipal(hash, p, now, last_touch);
   return p;
 }
 
@@ -119,15 +118,7 @@ Result<Principal> AuthService::AuthenticateSession(const std::string& cookie) {
   if (cookie.size() > 200) return Status::Unauthenticated("malformed session cookie");
   const std::string hash = Sha256Hex(cookie);
   const int64_t now = clock_.NowMs();
-  const int64_t ttl = int64_t{options_.token_cache_seconds} * 1000;
-  {
-    std::shared_lock lock(cache_mu_);
-    auto it = cache_.find(hash);
-    if (it != cache_.end() && now - it->second.cached_at < ttl &&
-        now - it->second.last_touch < kTouchIntervalMs) {
-      return it->second.principal;
-    }
-  }
+  if (auto cached = CachedPrincipal(hash, now)) return *cached;
   ASSIGN_OR_RETURN(auto row, db_.QueryRow(
       "SELECT s.id, s.expires_at, s.last_seen_at, u.id, u.email, u.name, u.role, u.status, "
       "u.overrides, r.permissions FROM sessions s JOIN users u ON u.id = s.user_id "
@@ -144,10 +135,8 @@ Result<Principal> AuthService::AuthenticateSession(const std::string& cookie) {
   p.name = row->Str(5);
   p.role = row->Str(6);
   p.csrf_token = CsrfFor(cookie);
-  ASSIGN_OR_RETURN(json::object ov_json, ParseJsonObject(row->Str(8)));
-  ASSIGN_OR_RETURN(Overrides ov, OverridesFromJson(ov_json, "overrides"));
-  ASSIGN_OR_RETURN(json::object role_perms, ParseJsonObject(row->Str(9)));
-  ASSIGN_OR_RETURN(PermissionSet base, PermissionSet::FromJson(role_perms, "permissions"));
+  ASSIGN_OR_RETURN(PermissionSet base, StoredPermissions(row->Str(9)));
+  ASSIGN_OR_RETURN(Overrides ov, StoredOverrides(row->Str(8)));
   p.permissions = ApplyOverrides(base, ov);
 
   int64_t last_touch = row->Int(2);
@@ -157,9 +146,7 @@ Result<Principal> AuthService::AuthenticateSession(const std::string& cookie) {
                       {now, now + int64_t{options_.session_ttl_minutes} * 60000, p.session_id});
     last_touch = now;
   }
-  std::unique_lock lock(cache_mu_);
-  if (cache_.size() > 50000) cache_.clear();
-  cache_[hash] = {p, now, last_touch};
+  CachePrincipal(hash, p, now, last_touch);
   return p;
 }
 

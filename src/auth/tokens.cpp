@@ -17,23 +17,13 @@ TokenInfo RowToToken(const store::Row& row) {
   t.name = row.Str(2);
   t.prefix = row.Str(3);
   t.user_email = row.Str(4);
-  std::error_code ec;
-  json::value scopes = json::parse(row.Str(5), ec);
-  if (!ec && scopes.is_array()) {
-    for (const auto& s : scopes.as_array()) {
-      if (s.is_string()) t.scopes.emplace_back(s.as_string());
-    }
-  }
+  t.scopes = ParseStringArray(row.Str(5));
   t.created_at = row.Int(6);
   t.expires_at = row.OptInt(7);
   t.last_used_at = row.OptInt(8);
   t.revoked_at = row.OptInt(9);
   t.created_by = row.Str(10);
   return t;
-}
-
-json::value TimeOrNull(const std::optional<int64_t>& t) {
-  return t ? json::value(FormatRfc3339(*t)) : json::value(nullptr);
 }
 
 }  // namespace

@@ -18,23 +18,14 @@ Result<User> RowToUser(const store::Row& row) {
   u.name = row.Str(2);
   u.role = row.Str(3);
   u.status = row.Str(4);
-  auto ov = ParseJsonObject(row.Str(5));
-  if (ov.ok()) {
-    auto o = OverridesFromJson(*ov, "overrides");
-    if (o.ok()) u.overrides = *o;
-  }
+  ASSIGN_OR_RETURN(u.overrides, StoredOverrides(row.Str(5)));
   auto prefs = ParseJsonObject(row.Str(6));
   if (prefs.ok()) u.preferences = *prefs;
   u.version = row.Int(7);
   u.created_at = row.Int(8);
   u.updated_at = row.Int(9);
   u.last_login_at = row.OptInt(10);
-  auto perms = ParseJsonObject(row.Str(11));
-  PermissionSet base;
-  if (perms.ok()) {
-    auto p = PermissionSet::FromJson(*perms, "permissions");
-    if (p.ok()) base = *p;
-  }
+  ASSIGN_OR_RETURN(PermissionSet base, StoredPermissions(row.Str(11)));
   u.permissions = ApplyOverrides(base, u.overrides);
   return u;
 }
@@ -61,9 +52,14 @@ json::object UserToJson(const User& u) {
           {"version", u.version}};
 }
 
-Result<User> AuthService::LoadUser(store::Connection& c, int64_t id) {
+Result<User> AuthService::LoadUser(store::Connection& c, int64_t id, bool for_update) {
+  // SQLite transactions already hold the write lock (BEGIN IMMEDIATE); on
+  // PostgreSQL the row lock makes concurrent updates queue instead of failing
+  // the version check.
+  const bool lock = for_update && c.dialect() == store::Dialect::kPostgres;
   ASSIGN_OR_RETURN(auto row, c.QueryRow(std::string("SELECT ") + kUserColumns +
-                                            " FROM users u JOIN roles r ON r.name = u.role WHERE u.id = ?",
+                                            " FROM users u JOIN roles r ON r.name = u.role WHERE u.id = ?" +
+                                            (lock ? " FOR UPDATE OF u" : ""),
                                         {id}));
   if (!row) return Status::NotFound("no user " + std::to_string(id));
   return RowToUser(*row);
@@ -163,7 +159,7 @@ Result<User> AuthService::UpdateUser(const audit::Actor& actor, int64_t id, cons
   }
   Result<User> out = Status::Internal("unset");
   RETURN_IF_ERROR(db_.Transact([&](store::Connection& c) -> Status {
-    ASSIGN_OR_RETURN(User before, LoadUser(c, id));
+    ASSIGN_OR_RETURN(User before, LoadUser(c, id, /*for_update=*/true));
     if (p.if_version && *p.if_version != before.version) {
       return Status::Conflict("the user changed since version " + std::to_string(*p.if_version) +
                               " (now " + std::to_string(before.version) + ")");
@@ -208,7 +204,8 @@ Result<User> AuthService::UpdateUser(const audit::Actor& actor, int64_t id, cons
     out = std::move(now);
     return Status::Ok();
   }));
-  InvalidateCache();
+  // Only changes to what a credential may do need the cache dropped at once.
+  if (p.role || p.status || p.password || !p.overrides.empty()) InvalidateCache();
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <date/date.h>
 
+#include <cstdio>
 #include <sstream>
 
 namespace kontor {
@@ -20,8 +21,18 @@ int64_t ToMs(TimePoint t) {
 TimePoint FromMs(int64_t ms) { return TimePoint(Millis(ms)); }
 
 std::string FormatRfc3339(int64_t unix_ms) {
-  date::sys_time<Millis> tp{Millis(unix_ms)};
-  return date::format("%FT%TZ", tp);
+  // On every response and log line, so no iostreams: civil date by
+  // date::year_month_day, digits by hand.
+  int64_t days = unix_ms >= 0 ? unix_ms / 86400000 : (unix_ms - 86399999) / 86400000;
+  int64_t ms_of_day = unix_ms - days * 86400000;
+  date::year_month_day ymd{date::sys_days{date::days{days}}};
+  int year = static_cast<int>(ymd.year());
+  unsigned month = static_cast<unsigned>(ymd.month()), day = static_cast<unsigned>(ymd.day());
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year, month, day,
+                static_cast<int>(ms_of_day / 3600000), static_cast<int>(ms_of_day / 60000 % 60),
+                static_cast<int>(ms_of_day / 1000 % 60), static_cast<int>(ms_of_day % 1000));
+  return buf;
 }
 
 Result<int64_t> ParseRfc3339(const std::string& s) {

@@ -1,5 +1,7 @@
 #include "core/json.h"
 
+#include "core/clock.h"
+
 namespace kontor {
 
 Result<json::object> ParseJsonObject(std::string_view text) {
@@ -128,6 +130,21 @@ std::optional<std::string> JsonReader::Enum(std::string_view key, bool required,
 const json::value* JsonReader::Raw(std::string_view key) {
   seen_.emplace(key);
   return obj_.if_contains(key);
+}
+
+json::value TimeOrNull(const std::optional<int64_t>& unix_ms) {
+  return unix_ms ? json::value(FormatRfc3339(*unix_ms)) : json::value(nullptr);
+}
+
+std::vector<std::string> ParseStringArray(std::string_view text) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& s : v.as_array()) {
+    if (s.is_string()) out.emplace_back(s.as_string());
+  }
+  return out;
 }
 
 Status JsonReader::Finish() {

@@ -59,5 +59,9 @@ class JsonReader {
 inline json::value NullOr(const std::optional<std::string>& s) {
   return s ? json::value(*s) : json::value(nullptr);
 }
+// An optional Unix-ms time as an RFC 3339 string, or null.
+json::value TimeOrNull(const std::optional<int64_t>& unix_ms);
+// The strings of a stored JSON array (non-strings and bad JSON are skipped).
+std::vector<std::string> ParseStringArray(std::string_view text);
 
 }  // namespace kontor

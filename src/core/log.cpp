@@ -5,6 +5,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <cstdio>
 
 #include "core/clock.h"
 
@@ -42,8 +43,16 @@ void InitLogging(const std::string& level, const std::string& format) {
   g_json = format != "text";
   spdlog::set_pattern(g_json ? "%v" : "%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(level));
-  spdlog::flush_on(spdlog::level::info);
+  // stderr is unbuffered, which would make every access-log line a write(2)
+  // on the request path. Buffer it and flush once a second, and at once for
+  // warnings and errors (and at exit).
+  static char buffer[1 << 16];
+  std::setvbuf(stderr, buffer, _IOFBF, sizeof(buffer));
+  spdlog::flush_on(spdlog::level::warn);
+  spdlog::flush_every(std::chrono::seconds(1));
 }
+
+bool LogEnabled(LogLevel level) { return spdlog::default_logger_raw()->should_log(ToSpd(level)); }
 
 void Log(LogLevel level, std::string_view msg, const boost::json::object& fields) {
   auto lvl = ToSpd(level);

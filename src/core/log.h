@@ -11,6 +11,7 @@ namespace kontor {
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 void InitLogging(const std::string& level, const std::string& format);
+bool LogEnabled(LogLevel level);
 void Log(LogLevel level, std::string_view msg, const boost::json::object& fields = {});
 inline void LogInfo(std::string_view m, const boost::json::object& f = {}) { Log(LogLevel::kInfo, m, f); }
 inline void LogWarn(std::string_view m, const boost::json::object& f = {}) { Log(LogLevel::kWarn, m, f); }

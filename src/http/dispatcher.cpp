@@ -1,6 +1,9 @@
 #include "http/dispatcher.h"
 
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
 
 #include "core/crypto.h"
 #include "core/log.h"
@@ -39,6 +42,21 @@ bool IsEmptyBody(std::string_view body) {
   return compact.empty() || compact == "{}";
 }
 
+// Request ids need to be unique, not secret: a per-thread generator seeded
+// from the OS keeps the CSPRNG off the request path.
+std::string NewRequestId() {
+  thread_local std::mt19937_64 gen = [] {
+    std::string seed = RandomBytes(8);
+    uint64_t v;
+    std::memcpy(&v, seed.data(), sizeof(v));
+    return std::mt19937_64(v);
+  }();
+  char buf[25];
+  std::snprintf(buf, sizeof(buf), "%016llx%08llx", static_cast<unsigned long long>(gen()),
+                static_cast<unsigned long long>(gen() & 0xffffffff));
+  return buf;
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(Router& router, Authenticator& auth, Metrics& metrics, const Clock& clock,
@@ -71,7 +89,7 @@ Response Dispatcher::Handle(Request& req) {
   const auto started = std::chrono::steady_clock::now();
   req.now_ms = clock_.NowMs();
   std::string_view incoming = req.Header("x-request-id");
-  req.request_id = ValidRequestId(incoming) ? std::string(incoming) : HexEncode(RandomBytes(12));
+  req.request_id = ValidRequestId(incoming) ? std::string(incoming) : NewRequestId();
 
   Response resp;
   int slot = 0;
@@ -112,13 +130,14 @@ Response Dispatcher::Handle(Request& req) {
 
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.Observe(slot, resp.status, seconds);
-  if (options_.access_log) {
+  const LogLevel level = resp.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
+  if (options_.access_log && LogEnabled(level)) {
     json::object entry{{"request_id", req.request_id}, {"method", req.method},
                        {"path", req.path},             {"route", req.route},
                        {"status", resp.status},        {"duration_us", static_cast<int64_t>(seconds * 1e6)},
                        {"bytes", resp.body.size()},    {"client_ip", req.client_ip}};
     if (req.principal) entry["actor"] = req.principal->Label();
-    Log(resp.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request", entry);
+    Log(level, "request", entry);
   }
   return resp;
 }
@@ -126,7 +145,7 @@ Response Dispatcher::Handle(Request& req) {
 Response Dispatcher::Reject(int status, const std::string& detail, const std::string& client_ip) {
   Request req;
   req.client_ip = client_ip;
-  req.request_id = HexEncode(RandomBytes(12));
+  req.request_id = NewRequestId();
   Response resp = Problem(status, "", detail, req);
   resp.SetHeader("X-Request-Id", req.request_id);
   metrics_.Observe(0, status, 0);

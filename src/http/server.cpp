@@ -37,73 +37,85 @@ Status ParseListen(const std::string& s, std::string* host, int* port) {
   return Status::Ok();
 }
 
+// One io_context per thread: a connection lives on one thread for its whole
+// life, so the request path needs no strand and no cross-thread wake-ups.
+// Thread 0 also runs the acceptor and the shutdown logic.
 class Server::Impl {
  public:
-  Impl(Dispatcher& d, ServerOptions o)
-      : dispatcher_(d), options_(std::move(o)), ioc_(options_.threads), control_(asio::make_strand(ioc_)),
-        acceptor_(control_), grace_timer_(control_) {}
+  Impl(Dispatcher& d, ServerOptions o) : dispatcher_(d), options_(std::move(o)) {
+    const int n = std::max(1, options_.threads);
+    for (int i = 0; i < n; ++i) {
+      iocs_.push_back(std::make_unique<asio::io_context>(1));
+      guards_.emplace_back(asio::make_work_guard(*iocs_.back()));
+    }
+    acceptor_ = std::make_unique<tcp::acceptor>(*iocs_[0]);
+    grace_timer_ = std::make_unique<asio::steady_timer>(*iocs_[0]);
+  }
 
   Status Listen() {
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(options_.host, ec);
     if (ec) return Status::Validation({{"listen", "not an IP address: " + options_.host}});
     tcp::endpoint ep(addr, static_cast<uint16_t>(options_.port));
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor_->open(ep.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(ep, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Status::Unavailable("listen on " + options_.host + ":" +
                                        std::to_string(options_.port) + ": " + ec.message());
-    port_ = acceptor_.local_endpoint().port();
+    port_ = acceptor_->local_endpoint().port();
     return Status::Ok();
   }
 
   int port() const { return port_; }
 
   void Run() {
-    asio::co_spawn(control_, Accept(), asio::detached);
+    asio::co_spawn(*iocs_[0], Accept(), asio::detached);
     std::vector<std::thread> threads;
-    for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    for (size_t i = 1; i < iocs_.size(); ++i) threads.emplace_back([this, i] { iocs_[i]->run(); });
+    iocs_[0]->run();
     for (auto& t : threads) t.join();
   }
 
   void Shutdown() {
-    asio::post(control_, [this] {
+    asio::post(*iocs_[0], [this] {
       if (stopping_.exchange(true)) return;
       LogInfo("shutting down: draining connections", {{"open", OpenConnections()}});
       boost::system::error_code ec;
-      acceptor_.close(ec);
+      acceptor_->close(ec);
       {
         std::lock_guard lock(mu_);
-        for (const auto& c : conns_) asio::post(c->strand, [c] { c->CancelIfIdle(); });
+        for (const auto& c : conns_) asio::post(c->executor, [c] { c->CancelIfIdle(); });
       }
-      grace_timer_.expires_after(std::chrono::seconds(options_.shutdown_grace_s));
-      grace_timer_.async_wait([this](boost::system::error_code ec) {
+      grace_timer_->expires_after(std::chrono::seconds(options_.shutdown_grace_s));
+      grace_timer_->async_wait([this](boost::system::error_code ec) {
         if (!ec) {
           LogWarn("shutdown grace expired; stopping", {{"open", OpenConnections()}});
-          ioc_.stop();
+          for (auto& ioc : iocs_) ioc->stop();
         }
       });
-      // Posted from inside the strand: Run() cannot return (and the server be
-      // destroyed) before this lambda has run, so the caller's thread never
-      // touches a destroyed server.
+      // Run from inside the event loop: Run() cannot return (and the server be
+      // destroyed) before this has run, so the caller's thread never touches
+      // a destroyed server.
       MaybeFinish();
     });
   }
 
  private:
+  using Executor = asio::io_context::executor_type;
+  using Socket = asio::basic_stream_socket<tcp, Executor>;
+  using Stream = beast::basic_stream<tcp, Executor>;
+
   struct Conn {
-    explicit Conn(asio::strand<asio::io_context::executor_type> s, tcp::socket sock)
-        : strand(s), stream(std::move(sock)) {}
+    Conn(Executor ex, Socket sock) : executor(ex), stream(std::move(sock)) {}
     void CancelIfIdle() {
       if (idle) {
         boost::system::error_code ec;
         stream.socket().cancel(ec);
       }
     }
-    asio::strand<asio::io_context::executor_type> strand;
-    beast::tcp_stream stream;
+    Executor executor;
+    Stream stream;
     bool idle = true;  // waiting for the head of the next request
   };
 
@@ -112,19 +124,23 @@ class Server::Impl {
     return static_cast<int64_t>(conns_.size());
   }
 
-  // Ends Run() once draining is complete: the cancelled grace timer was the
-  // last piece of work keeping the event loop alive.
+  // Ends Run() once draining is complete: with the grace timer cancelled and
+  // the work guards released, every event loop runs out of work.
   void MaybeFinish() {
-    asio::post(control_, [this] {
+    asio::post(*iocs_[0], [this] {
       std::lock_guard lock(mu_);
-      if (stopping_ && conns_.empty()) grace_timer_.cancel();
+      if (stopping_ && conns_.empty()) {
+        grace_timer_->cancel();
+        for (auto& g : guards_) g.reset();
+      }
     });
   }
 
   asio::awaitable<void> Accept() {
-    for (;;) {
-      auto strand = asio::make_strand(ioc_);
-      auto [ec, sock] = co_await acceptor_.async_accept(strand, asio::as_tuple(asio::use_awaitable));
+    for (size_t next = 0;; next = (next + 1) % iocs_.size()) {
+      asio::io_context& target = *iocs_[next];
+      Socket sock(target.get_executor());
+      auto [ec] = co_await acceptor_->async_accept(sock, asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (stopping_ || ec == asio::error::operation_aborted) co_return;
         LogWarn("accept failed", {{"error", ec.message()}});
@@ -132,12 +148,12 @@ class Server::Impl {
       }
       boost::system::error_code nd;
       sock.set_option(tcp::no_delay(true), nd);
-      auto conn = std::make_shared<Conn>(strand, std::move(sock));
+      auto conn = std::make_shared<Conn>(target.get_executor(), std::move(sock));
       {
         std::lock_guard lock(mu_);
         conns_.insert(conn);
       }
-      asio::co_spawn(strand, Session(conn), [this, conn](std::exception_ptr) {
+      asio::co_spawn(target, Session(conn), [this, conn](std::exception_ptr) {
         {
           std::lock_guard lock(mu_);
           conns_.erase(conn);
@@ -272,10 +288,10 @@ class Server::Impl {
 
   Dispatcher& dispatcher_;
   ServerOptions options_;
-  asio::io_context ioc_;
-  asio::strand<asio::io_context::executor_type> control_;  // acceptor and shutdown state
-  tcp::acceptor acceptor_;
-  asio::steady_timer grace_timer_;
+  std::vector<std::unique_ptr<asio::io_context>> iocs_;
+  std::vector<asio::executor_work_guard<Executor>> guards_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  std::unique_ptr<asio::steady_timer> grace_timer_;
   std::atomic<bool> stopping_{false};
   int port_ = 0;
   std::mutex mu_;

@@ -88,10 +88,6 @@ std::string DefaultNodeId() {
   return id.str();
 }
 
-json::value OptTime(const std::optional<int64_t>& ms) {
-  return ms ? json::value(FormatRfc3339(*ms)) : json::value(nullptr);
-}
-
 bool IsCancelled(const Status& st) {
   return st.code() == StatusCode::kFailedPrecondition && st.message() == "cancelled";
 }
@@ -116,11 +112,11 @@ json::object JobToJson(const Job& job) {
   o["progress"] = json::object{{"done", job.progress_done}, {"total", job.progress_total}};
   o["last_error"] = NullOr(job.last_error);
   o["lease_owner"] = NullOr(job.lease_owner);
-  o["lease_expires_at"] = OptTime(job.lease_expires_at);
+  o["lease_expires_at"] = TimeOrNull(job.lease_expires_at);
   o["schedule"] = NullOr(job.schedule_name);
   o["created_at"] = FormatRfc3339(job.created_at);
   o["updated_at"] = FormatRfc3339(job.updated_at);
-  o["finished_at"] = OptTime(job.finished_at);
+  o["finished_at"] = TimeOrNull(job.finished_at);
   return o;
 }
 

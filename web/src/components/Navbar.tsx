@@ -101,17 +101,23 @@ export function Navbar(props: { route: string[] }) {
             )}
           </ul>
           <div class="d-flex align-items-center gap-3">
-            <span class="navbar-text d-flex flex-column lh-sm text-end" data-testid="current-user">
+            <span
+              class="navbar-text d-flex flex-column lh-sm text-end text-nowrap"
+              title={`${me.email} · ${me.role}`}
+              data-testid="current-user"
+            >
               <span class="text-white fw-medium" data-testid="current-user-name">
                 {me.name || me.email}
               </span>
+              {/* The email only where there is room for it (it is in the title anyway). */}
               <small class="text-white-50">
-                {me.email} · {me.role}
+                <span class="d-none d-xxl-inline">{me.email} · </span>
+                {me.role}
               </small>
             </span>
             <button
               type="button"
-              class="btn btn-outline-light btn-sm"
+              class="btn btn-outline-light btn-sm text-nowrap"
               data-testid="logout"
               disabled={busy}
               onClick={async () => {

@@ -1,7 +1,8 @@
-import type { ComponentChildren, JSX } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, errorMessage } from '../api';
 import { fmtRelative, fmtTime } from '../format';
+import { useAction } from '../hooks';
 import type { Level } from '../types';
 
 /** Shows a problem+json error: title, detail, and any field errors not shown by a form. */
@@ -57,10 +58,6 @@ export function ProblemAlert(props: {
 /** True when the problem's `field` is `name` or inside it (`name.x`, `name[0]`). */
 export function fieldMatches(field: string, name: string): boolean {
   return field === name || field.startsWith(`${name}.`) || field.startsWith(`${name}[`);
-}
-
-export function fieldErrorsOf(error: unknown): Record<string, string> {
-  return error instanceof ApiError ? error.fieldErrors() : {};
 }
 
 /** The first message for `name` or any field inside it. */
@@ -217,74 +214,81 @@ export function ConfirmDialog(props: {
   onConfirm: () => Promise<void>;
   onClose: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const action = useAction();
   const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await props.onConfirm();
-      props.onClose();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    if (await action.run(props.onConfirm)) props.onClose();
   };
   return (
     <Modal
       title={props.title}
       onClose={props.onClose}
       testid="confirm-dialog"
+      static={action.busy}
       footer={
         <>
-          <button type="button" class="btn btn-outline-secondary" onClick={props.onClose} disabled={busy}>
+          <button type="button" class="btn btn-outline-secondary" onClick={props.onClose} disabled={action.busy}>
             Cancel
           </button>
           <button
             type="button"
             class={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`}
-            onClick={confirm}
-            disabled={busy}
+            onClick={() => void confirm()}
+            disabled={action.busy}
             data-testid="confirm-ok"
           >
-            {busy && <span class="spinner-border spinner-border-sm me-1" aria-hidden="true" />}
+            <BusySpinner busy={action.busy} />
             {props.confirmLabel}
           </button>
         </>
       }
     >
-      <ProblemAlert error={error} />
+      <ProblemAlert error={action.error} />
       {props.children}
     </Modal>
   );
 }
 
-/** Loads data with an async function; `reload` runs it again. */
-export function useLoader<T>(load: () => Promise<T>, deps: unknown[] = []) {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
-  const seq = useRef(0);
-  const run = useCallback(async () => {
-    const mine = ++seq.current;
-    setLoading(true);
-    try {
-      const d = await load();
-      if (mine === seq.current) {
-        setData(d);
-        setError(null);
-      }
-    } catch (e) {
-      if (mine === seq.current) setError(e);
-    } finally {
-      if (mine === seq.current) setLoading(false);
-    }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, deps);
-  useEffect(() => {
-    void run();
-  }, [run]);
-  return { data, setData, error, loading, reload: run };
+/** The small spinner shown inside a button while its action runs. */
+export function BusySpinner(props: { busy: boolean }) {
+  return props.busy ? <span class="spinner-border spinner-border-sm me-1" aria-hidden="true" /> : null;
+}
+
+/** The page's primary "+ New …" button. */
+export function AddButton(props: { onClick: () => void; testid: string; children: ComponentChildren }) {
+  return (
+    <button type="button" class="btn btn-primary" onClick={props.onClick} data-testid={props.testid}>
+      + {props.children}
+    </button>
+  );
+}
+
+/** A Bootstrap switch (a checkbox shown as a toggle) with its label. */
+export function Switch(props: { id: string; label: string; checked: boolean; onChange: (on: boolean) => void; labelClass?: string }) {
+  return (
+    <div class="form-check form-switch mb-0">
+      <input
+        class="form-check-input"
+        type="checkbox"
+        role="switch"
+        id={props.id}
+        checked={props.checked}
+        onChange={(e) => props.onChange(e.currentTarget.checked)}
+      />
+      <label class={`form-check-label ${props.labelClass ?? ''}`} for={props.id}>
+        {props.label}
+      </label>
+    </div>
+  );
+}
+
+/** A dismissible success message at the top of a page. */
+export function Notice(props: { testid: string; onClose: () => void; children: ComponentChildren }) {
+  return (
+    <div class="alert alert-success alert-dismissible py-2" role="status" data-testid={props.testid}>
+      {props.children}
+      <button type="button" class="btn-close" aria-label="Close" onClick={props.onClose} />
+    </div>
+  );
 }
 
 export function EmptyRow(props: { cols: number; children: ComponentChildren }) {
@@ -305,6 +309,3 @@ export function Time(props: { iso: string | null | undefined; relative?: boolean
     </time>
   );
 }
-
-export type InputEvent = JSX.TargetedEvent<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, Event>;
-export const valueOf = (e: InputEvent) => e.currentTarget.value;

@@ -1,8 +1,10 @@
 import { Fragment } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { get } from '../api';
-import { EmptyRow, PageHeader, ProblemAlert, Spinner, Time } from '../components/ui';
+import { DataTable, LoadMore } from '../components/DataTable';
+import { PageHeader, ProblemAlert, Time } from '../components/ui';
 import { prettyJson } from '../format';
+import { usePagedList } from '../hooks';
 import type { AuditEntry, Page } from '../types';
 
 const PAGE_SIZE = 50;
@@ -34,51 +36,11 @@ const EMPTY: Filters = { action: '', resource_type: '', actor: '' };
 export function AuditPage() {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
-  const [items, setItems] = useState<AuditEntry[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const [open, setOpen] = useState<Set<string>>(new Set());
-
-  const fetchPage = (cursor?: string) =>
-    get<Page<AuditEntry>>('/v1/audit', { ...filters, cursor, limit: PAGE_SIZE });
-
-  const reload = async () => {
-    setLoading(true);
-    try {
-      const page = await fetchPage();
-      setItems(page.items);
-      setNext(page.next_cursor ?? null);
-      setError(null);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoading(false);
-    }
-  };
-
-  useEffect(() => {
-    void reload();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [filters]);
-
-  const more = async () => {
-    if (!next) return;
-    setLoadingMore(true);
-    try {
-      const page = await fetchPage(next);
-      setItems((old) => {
-        const seen = new Set(old.map((a) => a.id));
-        return [...old, ...page.items.filter((a) => !seen.has(a.id))];
-      });
-      setNext(page.next_cursor ?? null);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setLoadingMore(false);
-    }
-  };
+  const entries = usePagedList(
+    (cursor) => get<Page<AuditEntry>>('/v1/audit', { ...filters, cursor, limit: PAGE_SIZE }),
+    [filters],
+  );
 
   const toggle = (id: string) => {
     const s = new Set(open);
@@ -96,7 +58,7 @@ export function AuditPage() {
         title="Audit log"
         subtitle="Every change, newest first. Click a row to see what changed."
         actions={
-          <button class="btn btn-outline-secondary" onClick={() => void reload()} disabled={loading} data-testid="audit-refresh">
+          <button class="btn btn-outline-secondary" onClick={() => void entries.reload()} disabled={entries.loading} data-testid="audit-refresh">
             Refresh
           </button>
         }
@@ -182,96 +144,82 @@ export function AuditPage() {
             </div>
           </form>
         </div>
-        <ProblemAlert error={error} />
-        <div class="table-responsive">
-          <table class="table table-hover align-middle mb-0 audit-table" data-testid="audit-table">
-            <thead class="table-light">
-              <tr>
-                <th style={{ width: '1.5rem' }} />
-                <th>Time</th>
-                <th>Actor</th>
-                <th>Action</th>
-                <th>Resource</th>
-                <th>Request ID</th>
-                <th>Client IP</th>
-              </tr>
-            </thead>
-            <tbody>
-              {loading && items.length === 0 ? (
-                <tr>
-                  <td colSpan={7}>
-                    <Spinner />
+        <ProblemAlert error={entries.error} />
+        <DataTable
+          testid="audit-table"
+          class="audit-table"
+          cols={7}
+          head={
+            <>
+              <th style={{ width: '1.5rem' }} />
+              <th>Time</th>
+              <th>Actor</th>
+              <th>Action</th>
+              <th>Resource</th>
+              <th>Request ID</th>
+              <th>Client IP</th>
+            </>
+          }
+          items={entries.items}
+          loading={entries.loading}
+          empty="No audit entries match."
+          row={(a) => {
+            const isOpen = open.has(a.id);
+            return (
+              <Fragment key={a.id}>
+                <tr
+                  class="clickable-row"
+                  onClick={() => toggle(a.id)}
+                  aria-expanded={isOpen}
+                  data-testid="audit-row"
+                  data-action={a.action}
+                  data-resource-id={a.resource?.id ?? ''}
+                >
+                  <td class="text-body-secondary">{isOpen ? '▾' : '▸'}</td>
+                  <td class="small">
+                    <Time iso={a.at} />
                   </td>
+                  <td>
+                    <span class="badge text-bg-light border me-1 fw-normal">{a.actor?.type}</span>
+                    <span data-testid="audit-actor">{a.actor?.label ?? a.actor?.id ?? '—'}</span>
+                  </td>
+                  <td>
+                    <code data-testid="audit-action">{a.action}</code>
+                  </td>
+                  <td class="small">
+                    <span class="text-body-secondary">{a.resource?.type}</span>
+                    {a.resource?.id && (
+                      <>
+                        {' '}
+                        <code class="text-body">{a.resource.id}</code>
+                      </>
+                    )}
+                  </td>
+                  <td class="small font-monospace text-body-secondary">{a.request_id ?? '—'}</td>
+                  <td class="small font-monospace">{a.client_ip ?? '—'}</td>
                 </tr>
-              ) : items.length === 0 ? (
-                <EmptyRow cols={7}>No audit entries match.</EmptyRow>
-              ) : (
-                items.map((a) => {
-                  const isOpen = open.has(a.id);
-                  return (
-                    <Fragment key={a.id}>
-                      <tr
-                        class="clickable-row"
-                        onClick={() => toggle(a.id)}
-                        aria-expanded={isOpen}
-                        data-testid="audit-row"
-                        data-action={a.action}
-                        data-resource-id={a.resource?.id ?? ''}
-                      >
-                        <td class="text-body-secondary">{isOpen ? '▾' : '▸'}</td>
-                        <td class="small">
-                          <Time iso={a.at} />
-                        </td>
-                        <td>
-                          <span class="badge text-bg-light border me-1 fw-normal">{a.actor?.type}</span>
-                          <span data-testid="audit-actor">{a.actor?.label ?? a.actor?.id ?? '—'}</span>
-                        </td>
-                        <td>
-                          <code data-testid="audit-action">{a.action}</code>
-                        </td>
-                        <td class="small">
-                          <span class="text-body-secondary">{a.resource?.type}</span>
-                          {a.resource?.id && (
-                            <>
-                              {' '}
-                              <code class="text-body">{a.resource.id}</code>
-                            </>
-                          )}
-                        </td>
-                        <td class="small font-monospace text-body-secondary">{a.request_id ?? '—'}</td>
-                        <td class="small font-monospace">{a.client_ip ?? '—'}</td>
-                      </tr>
-                      {isOpen && (
-                        <tr class="audit-detail" data-testid="audit-detail">
-                          <td />
-                          <td colSpan={6}>
-                            <div class="row g-3 py-1">
-                              <div class="col-md-6">
-                                <div class="small fw-semibold mb-1">Before</div>
-                                <JsonBlock value={a.before} testid="audit-before" />
-                              </div>
-                              <div class="col-md-6">
-                                <div class="small fw-semibold mb-1">After</div>
-                                <JsonBlock value={a.after} testid="audit-after" />
-                              </div>
-                            </div>
-                          </td>
-                        </tr>
-                      )}
-                    </Fragment>
-                  );
-                })
-              )}
-            </tbody>
-          </table>
-        </div>
-        {next && (
-          <div class="card-footer bg-body text-center">
-            <button class="btn btn-sm btn-outline-secondary" onClick={more} disabled={loadingMore} data-testid="audit-load-more">
-              {loadingMore ? 'Loading…' : 'Load more'}
-            </button>
-          </div>
-        )}
+                {isOpen && (
+                  <tr class="audit-detail" data-testid="audit-detail">
+                    <td />
+                    <td colSpan={6}>
+                      <div class="row g-3 py-1">
+                        <div class="col-md-6">
+                          <div class="small fw-semibold mb-1">Before</div>
+                          <JsonBlock value={a.before} testid="audit-before" />
+                        </div>
+                        <div class="col-md-6">
+                          <div class="small fw-semibold mb-1">After</div>
+                          <JsonBlock value={a.after} testid="audit-after" />
+                        </div>
+                      </div>
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
+            );
+          }}
+        />
+        <LoadMore next={entries.next} loading={entries.loadingMore} onMore={() => void entries.more()} testid="audit-load-more" />
       </div>
     </div>
   );

@@ -1,23 +1,15 @@
+import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post } from '../api';
-import {
-  EmptyRow,
-  Field,
-  fieldError,
-  fieldErrorsOf,
-  inputClass,
-  PageHeader,
-  ProblemAlert,
-  Spinner,
-  StatusBadge,
-  Time,
-  useLoader,
-} from '../components/ui';
+import { DataTable } from '../components/DataTable';
+import { TextField } from '../components/forms';
+import { BusySpinner, Field, fieldError, inputClass, PageHeader, ProblemAlert, StatusBadge, Switch, Time } from '../components/ui';
+import { useAction, useLoader } from '../hooks';
 import { useCan } from '../session';
 import type { Job, JobKind, Page, Schedule } from '../types';
 
 const DEFAULT_PAYLOADS: Record<string, string> = {
-  'demo.progress': '{"steps":20,"step_ms":200}',
+  'demo.progress': '{ "steps": 20, "step_ms": 200 }',
 };
 const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
@@ -78,34 +70,22 @@ export function JobsPage() {
             <small class="text-body-secondary" data-testid="jobs-updated">
               {updatedAt ? `Updated ${updatedAt.toLocaleTimeString()}` : ''}
             </small>
-            <div class="form-check form-switch mb-0">
-              <input
-                class="form-check-input"
-                type="checkbox"
-                role="switch"
-                id="jobs-live"
-                checked={live}
-                onChange={(e) => setLive(e.currentTarget.checked)}
-              />
-              <label class="form-check-label" for="jobs-live">
-                Live
-              </label>
-            </div>
+            <Switch id="jobs-live" label="Live" checked={live} onChange={setLive} />
           </div>
         }
       />
       <div class="row g-3">
         {canWrite && (
-          <div class="col-xl-4">
+          <div class="col-xl-3">
             <StartJobCard onStarted={() => void poll()} />
           </div>
         )}
-        <div class={canWrite ? 'col-xl-8' : 'col-12'}>
+        <div class={canWrite ? 'col-xl-9' : 'col-12'}>
           <div class="card shadow-sm">
             <div class="card-header bg-body d-flex justify-content-between align-items-center">
               <span>Jobs</span>
               <div class="d-flex align-items-center gap-2">
-                <label for="jobs-state" class="small text-body-secondary mb-0">
+                <label for="jobs-state" class="small text-body-secondary fw-normal mb-0">
                   State
                 </label>
                 <select
@@ -140,94 +120,90 @@ export function JobsPage() {
 }
 
 function JobsTable(props: { jobs: Job[] | null; canWrite: boolean; onChanged: () => void }) {
-  const [cancelError, setCancelError] = useState<unknown>(null);
+  const cancelAction = useAction();
   const [cancelling, setCancelling] = useState<string | null>(null);
-  const cols = props.canWrite ? 8 : 7;
+  const cols = props.canWrite ? 7 : 6;
   const cancel = async (j: Job) => {
     setCancelling(j.id);
-    setCancelError(null);
-    try {
+    await cancelAction.run(async () => {
       await post<Job>(`/v1/jobs/${encodeURIComponent(j.id)}/cancel`);
       props.onChanged();
-    } catch (e) {
-      setCancelError(e);
-    } finally {
-      setCancelling(null);
-    }
+    });
+    setCancelling(null);
   };
   return (
     <>
-      <ProblemAlert error={cancelError} onClose={() => setCancelError(null)} />
-      <div class="table-responsive">
-        <table class="table align-middle mb-0" data-testid="jobs-table">
-          <thead class="table-light">
-            <tr>
-              <th>ID</th>
-              <th>Kind</th>
-              <th>State</th>
-              <th style={{ minWidth: '10rem' }}>Progress</th>
-              <th class="text-center">Attempts</th>
-              <th>Run at</th>
-              <th>Last error</th>
-              {props.canWrite && <th />}
+      <ProblemAlert error={cancelAction.error} onClose={() => cancelAction.setError(null)} />
+      <DataTable
+        testid="jobs-table"
+        class="jobs-table"
+        hover={false}
+        cols={cols}
+        head={
+          <>
+            <th>ID</th>
+            <th>Kind</th>
+            <th>State</th>
+            <th style={{ minWidth: '10rem' }}>Progress</th>
+            <th class="text-center">Attempts</th>
+            <th>Run at</th>
+            {props.canWrite && <th />}
+          </>
+        }
+        items={props.jobs}
+        empty="No jobs."
+        row={(j) => (
+          <Fragment key={j.id}>
+            <tr data-testid="job-row" data-id={j.id} data-kind={j.kind} data-state={j.state} class={j.last_error ? 'has-error' : undefined}>
+              <td>
+                <code class="small" title={j.id}>
+                  {j.id.length > 12 ? `${j.id.slice(0, 12)}…` : j.id}
+                </code>
+              </td>
+              <td>
+                <span class="font-monospace small">{j.kind}</span>
+                {j.schedule && <div class="small text-body-secondary">schedule {j.schedule}</div>}
+              </td>
+              <td>
+                <StatusBadge status={j.state} testid="job-state" />
+              </td>
+              <td>
+                <Progress job={j} />
+              </td>
+              <td class="text-center small">
+                {j.attempts}/{j.max_attempts}
+              </td>
+              <td class="small">
+                <Time iso={j.run_at} />
+              </td>
+              {props.canWrite && (
+                <td class="text-end">
+                  {(j.state === 'queued' || j.state === 'running') && (
+                    <button
+                      class="btn btn-sm btn-outline-danger"
+                      disabled={cancelling === j.id}
+                      onClick={() => void cancel(j)}
+                      data-testid="job-cancel"
+                    >
+                      Cancel
+                    </button>
+                  )}
+                </td>
+              )}
             </tr>
-          </thead>
-          <tbody>
-            {props.jobs === null ? (
-              <tr>
-                <td colSpan={cols}>
-                  <Spinner />
+            {j.last_error && (
+              <tr class="job-error-row" data-testid="job-error-row">
+                <td />
+                <td colSpan={cols - 1} class="small text-danger-emphasis">
+                  <div class="job-error" title={j.last_error} data-testid="job-error">
+                    <span class="fw-semibold">Last error:</span> {j.last_error}
+                  </div>
                 </td>
               </tr>
-            ) : props.jobs.length === 0 ? (
-              <EmptyRow cols={cols}>No jobs.</EmptyRow>
-            ) : (
-              props.jobs.map((j) => (
-                <tr key={j.id} data-testid="job-row" data-id={j.id} data-kind={j.kind} data-state={j.state}>
-                  <td>
-                    <code class="small" title={j.id}>
-                      {j.id.length > 12 ? `${j.id.slice(0, 12)}…` : j.id}
-                    </code>
-                  </td>
-                  <td>
-                    <span class="font-monospace small">{j.kind}</span>
-                    {j.schedule && <div class="small text-body-secondary">schedule {j.schedule}</div>}
-                  </td>
-                  <td>
-                    <StatusBadge status={j.state} testid="job-state" />
-                  </td>
-                  <td>
-                    <Progress job={j} />
-                  </td>
-                  <td class="text-center small">
-                    {j.attempts}/{j.max_attempts}
-                  </td>
-                  <td class="small">
-                    <Time iso={j.run_at} />
-                  </td>
-                  <td class="small text-danger-emphasis job-error" title={j.last_error ?? undefined}>
-                    {j.last_error ?? ''}
-                  </td>
-                  {props.canWrite && (
-                    <td class="text-end">
-                      {(j.state === 'queued' || j.state === 'running') && (
-                        <button
-                          class="btn btn-sm btn-outline-danger"
-                          disabled={cancelling === j.id}
-                          onClick={() => void cancel(j)}
-                          data-testid="job-cancel"
-                        >
-                          Cancel
-                        </button>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))
             )}
-          </tbody>
-        </table>
-      </div>
+          </Fragment>
+        )}
+      />
     </>
   );
 }
@@ -274,11 +250,10 @@ function StartJobCard(props: { onStarted: (j: Job) => void }) {
   const [kind, setKind] = useState('');
   const [payload, setPayload] = useState('{}');
   const [runAt, setRunAt] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const action = useAction();
   const [jsonError, setJsonError] = useState<string | null>(null);
   const [started, setStarted] = useState<Job | null>(null);
-  const fe = fieldErrorsOf(error);
+  const fe = action.fieldErrors;
 
   const choose = (k: string) => {
     setKind(k);
@@ -295,7 +270,7 @@ function StartJobCard(props: { onStarted: (j: Job) => void }) {
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
+    action.setError(null);
     setJsonError(null);
     let parsed: unknown;
     try {
@@ -310,16 +285,11 @@ function StartJobCard(props: { onStarted: (j: Job) => void }) {
     }
     const body: Record<string, unknown> = { kind, payload: parsed };
     if (runAt) body.run_at = new Date(runAt).toISOString();
-    setBusy(true);
-    try {
+    await action.run(async () => {
       const j = await post<Job>('/v1/jobs', body);
       setStarted(j);
       props.onStarted(j);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const description = kinds.data?.find((k) => k.kind === kind)?.description;
@@ -329,10 +299,7 @@ function StartJobCard(props: { onStarted: (j: Job) => void }) {
     <div class="card shadow-sm">
       <div class="card-header bg-body">Start a job</div>
       <div class="card-body">
-        <ProblemAlert
-          error={error}
-          shownFields={['kind', 'payload', 'run_at']}
-        />
+        <ProblemAlert error={action.error} shownFields={['kind', 'payload', 'run_at']} />
         <ProblemAlert error={kinds.error} />
         {started && (
           <div class="alert alert-success py-2 small" data-testid="job-started">
@@ -360,17 +327,17 @@ function StartJobCard(props: { onStarted: (j: Job) => void }) {
               onInput={(e) => setPayload(e.currentTarget.value)}
             />
           </Field>
-          <Field id="job-run-at" label="Run at (optional)" error={fe.run_at} help="Empty to run as soon as possible; your local time.">
-            <input
-              id="job-run-at"
-              type="datetime-local"
-              class={inputClass(fe.run_at)}
-              value={runAt}
-              onInput={(e) => setRunAt(e.currentTarget.value)}
-            />
-          </Field>
-          <button type="submit" class="btn btn-primary" disabled={busy || !kind} data-testid="start-job">
-            {busy && <span class="spinner-border spinner-border-sm me-1" aria-hidden="true" />}
+          <TextField
+            id="job-run-at"
+            label="Run at (optional)"
+            type="datetime-local"
+            value={runAt}
+            onValue={setRunAt}
+            error={fe.run_at}
+            help="Empty to run as soon as possible; your local time."
+          />
+          <button type="submit" class="btn btn-primary" disabled={action.busy || !kind} data-testid="start-job">
+            <BusySpinner busy={action.busy} />
             Start job
           </button>
         </form>
@@ -390,54 +357,46 @@ function SchedulesCard() {
         </button>
       </div>
       <ProblemAlert error={schedules.error} />
-      <div class="table-responsive">
-        <table class="table align-middle mb-0" data-testid="schedules-table">
-          <thead class="table-light">
-            <tr>
-              <th>Name</th>
-              <th>Kind</th>
-              <th>Cron</th>
-              <th>Time zone</th>
-              <th>Enabled</th>
-              <th>Next run</th>
-              <th>Last job</th>
-            </tr>
-          </thead>
-          <tbody>
-            {schedules.loading && !schedules.data ? (
-              <tr>
-                <td colSpan={7}>
-                  <Spinner />
-                </td>
-              </tr>
-            ) : (schedules.data ?? []).length === 0 ? (
-              <EmptyRow cols={7}>No schedules.</EmptyRow>
-            ) : (
-              (schedules.data ?? []).map((s) => (
-                <tr key={s.id} data-testid="schedule-row">
-                  <td class="fw-medium">{s.name}</td>
-                  <td class="font-monospace small">{s.kind}</td>
-                  <td>
-                    <code>{s.cron}</code>
-                  </td>
-                  <td class="small">{s.timezone}</td>
-                  <td>
-                    {s.enabled ? (
-                      <span class="badge text-bg-success">enabled</span>
-                    ) : (
-                      <span class="badge text-bg-secondary">disabled</span>
-                    )}
-                  </td>
-                  <td class="small">
-                    <Time iso={s.next_run_at} />
-                  </td>
-                  <td>{s.last_job_id ? <code class="small">{s.last_job_id}</code> : <span class="text-body-tertiary">—</span>}</td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        testid="schedules-table"
+        hover={false}
+        cols={7}
+        head={
+          <>
+            <th>Name</th>
+            <th>Kind</th>
+            <th>Cron</th>
+            <th>Time zone</th>
+            <th>Enabled</th>
+            <th>Next run</th>
+            <th>Last job</th>
+          </>
+        }
+        items={schedules.data}
+        loading={schedules.loading}
+        empty="No schedules."
+        row={(s) => (
+          <tr key={s.id} data-testid="schedule-row">
+            <td class="fw-medium">{s.name}</td>
+            <td class="font-monospace small">{s.kind}</td>
+            <td>
+              <code>{s.cron}</code>
+            </td>
+            <td class="small">{s.timezone}</td>
+            <td>
+              {s.enabled ? (
+                <span class="badge text-bg-success">enabled</span>
+              ) : (
+                <span class="badge text-bg-secondary">disabled</span>
+              )}
+            </td>
+            <td class="small">
+              <Time iso={s.next_run_at} />
+            </td>
+            <td>{s.last_job_id ? <code class="small">{s.last_job_id}</code> : <span class="text-body-tertiary">—</span>}</td>
+          </tr>
+        )}
+      />
     </div>
   );
 }

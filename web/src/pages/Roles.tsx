@@ -1,20 +1,11 @@
 import { useState } from 'preact/hooks';
 import { del, post, put } from '../api';
-import {
-  ConfirmDialog,
-  EmptyRow,
-  Field,
-  fieldErrorsOf,
-  inputClass,
-  LevelBadge,
-  Modal,
-  PageHeader,
-  ProblemAlert,
-  Spinner,
-} from '../components/ui';
+import { DataTable } from '../components/DataTable';
+import { FormModal, LEVEL_OPTIONS, LevelSelect, TextField } from '../components/forms';
+import { AddButton, ConfirmDialog, LevelBadge, Notice, PageHeader, ProblemAlert } from '../components/ui';
+import { useAction, useRoles } from '../hooks';
 import { useCan } from '../session';
 import { COMPONENT_LABELS, COMPONENTS, type Component, type Level, type Permissions, type Role } from '../types';
-import { useRoles } from './Users';
 
 export function RolesPage() {
   const canWrite = useCan('admin', 'write');
@@ -22,7 +13,7 @@ export function RolesPage() {
   const [editing, setEditing] = useState<Role | 'new' | null>(null);
   const [deleting, setDeleting] = useState<Role | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const cols = COMPONENTS.length + 3 + (canWrite ? 1 : 0);
+  const cols = COMPONENTS.length + 2 + (canWrite ? 1 : 0);
 
   return (
     <div data-testid="roles-page">
@@ -31,98 +22,84 @@ export function RolesPage() {
         subtitle="What each role may do, per component: none < read < write"
         actions={
           canWrite && (
-            <button class="btn btn-primary" onClick={() => setEditing('new')} data-testid="new-role">
-              + New role
-            </button>
+            <AddButton onClick={() => setEditing('new')} testid="new-role">
+              New role
+            </AddButton>
           )
         }
       />
       {notice && (
-        <div class="alert alert-success alert-dismissible py-2" data-testid="role-notice">
+        <Notice testid="role-notice" onClose={() => setNotice(null)}>
           {notice}
-          <button type="button" class="btn-close" aria-label="Close" onClick={() => setNotice(null)} />
-        </div>
+        </Notice>
       )}
       <ProblemAlert error={roles.error} />
       <div class="card shadow-sm">
-        <div class="table-responsive">
-          <table class="table table-hover align-middle mb-0 role-matrix" data-testid="roles-table">
-            <thead class="table-light">
-              <tr>
-                <th>Role</th>
-                {COMPONENTS.map((c) => (
-                  <th key={c} class="text-center small">
-                    {COMPONENT_LABELS[c]}
-                  </th>
-                ))}
-                <th class="text-end">Users</th>
-                <th />
-                {canWrite && <th />}
-              </tr>
-            </thead>
-            <tbody>
-              {roles.loading && !roles.data ? (
-                <tr>
-                  <td colSpan={cols}>
-                    <Spinner />
-                  </td>
-                </tr>
-              ) : (roles.data ?? []).length === 0 ? (
-                <EmptyRow cols={cols}>No roles.</EmptyRow>
-              ) : (
-                (roles.data ?? []).map((r) => (
-                  <tr key={r.name} data-testid="role-row" data-name={r.name}>
-                    <td>
-                      <div class="fw-medium">{r.name}</div>
-                      {r.description && <div class="small text-body-secondary">{r.description}</div>}
-                    </td>
-                    {COMPONENTS.map((c) => (
-                      <td key={c} class="text-center" data-testid={`role-${r.name}-${c}`}>
-                        <LevelBadge level={r.permissions?.[c]} />
-                      </td>
-                    ))}
-                    <td class="text-end">{r.users}</td>
-                    <td>
-                      {r.builtin ? (
-                        <span class="badge text-bg-light border" title="Built-in roles cannot be changed">
-                          built-in
-                        </span>
-                      ) : (
-                        <span class="badge text-bg-primary-subtle text-primary-emphasis border border-primary-subtle">
-                          custom
-                        </span>
-                      )}
-                    </td>
-                    {canWrite && (
-                      <td class="text-end text-nowrap">
-                        {!r.builtin && (
-                          <>
-                            <button
-                              class="btn btn-sm btn-outline-primary me-1"
-                              onClick={() => setEditing(r)}
-                              data-testid="role-edit"
-                            >
-                              Edit
-                            </button>
-                            <button
-                              class="btn btn-sm btn-outline-danger"
-                              onClick={() => setDeleting(r)}
-                              disabled={r.users > 0}
-                              title={r.users > 0 ? 'Still assigned to users' : undefined}
-                              data-testid="role-delete"
-                            >
-                              Delete
-                            </button>
-                          </>
-                        )}
-                      </td>
-                    )}
-                  </tr>
-                ))
+        <DataTable
+          testid="roles-table"
+          class="role-matrix"
+          cols={cols}
+          head={
+            <>
+              <th>Role</th>
+              {COMPONENTS.map((c) => (
+                <th key={c} class="text-center">
+                  {COMPONENT_LABELS[c]}
+                </th>
+              ))}
+              <th class="text-end">Users</th>
+              {canWrite && <th />}
+            </>
+          }
+          items={roles.data}
+          loading={roles.loading}
+          empty="No roles."
+          row={(r) => (
+            <tr key={r.name} data-testid="role-row" data-name={r.name}>
+              <td class="role-name">
+                <div class="d-flex flex-wrap align-items-center column-gap-2">
+                  <span class="fw-medium text-nowrap">{r.name}</span>
+                  {r.builtin ? (
+                    <span class="badge text-bg-light border fw-normal" title="Built-in roles cannot be changed">
+                      built-in
+                    </span>
+                  ) : (
+                    <span class="badge text-bg-primary-subtle text-primary-emphasis border border-primary-subtle fw-normal">
+                      custom
+                    </span>
+                  )}
+                </div>
+                {r.description && <div class="small text-body-secondary">{r.description}</div>}
+              </td>
+              {COMPONENTS.map((c) => (
+                <td key={c} class="text-center" data-testid={`role-${r.name}-${c}`}>
+                  <LevelBadge level={r.permissions?.[c]} />
+                </td>
+              ))}
+              <td class="text-end">{r.users}</td>
+              {canWrite && (
+                <td class="text-end text-nowrap">
+                  {!r.builtin && (
+                    <>
+                      <button class="btn btn-sm btn-outline-primary me-1" onClick={() => setEditing(r)} data-testid="role-edit">
+                        Edit
+                      </button>
+                      <button
+                        class="btn btn-sm btn-outline-danger"
+                        onClick={() => setDeleting(r)}
+                        disabled={r.users > 0}
+                        title={r.users > 0 ? 'Still assigned to users' : undefined}
+                        data-testid="role-delete"
+                      >
+                        Delete
+                      </button>
+                    </>
+                  )}
+                </td>
               )}
-            </tbody>
-          </table>
-        </div>
+            </tr>
+          )}
+        />
       </div>
       {editing && (
         <RoleDialog
@@ -164,92 +141,66 @@ function RoleDialog(props: { role: Role | null; onClose: () => void; onSaved: (r
         COMPONENTS.map((c) => [c, (existing?.permissions?.[c] as Level | undefined) ?? 'none']),
       ) as Record<Component, Level>,
   );
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fe = fieldErrorsOf(error);
+  const action = useAction();
+  const fe = action.fieldErrors;
 
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const save = async () => {
     const permissions: Permissions = { ...perms };
-    try {
-      const r = existing
-        ? await put<Role>(`/v1/roles/${encodeURIComponent(existing.name)}`, { description, permissions })
-        : await post<Role>('/v1/roles', { name: name.trim(), description, permissions });
-      props.onSaved(r ?? { ...(existing as Role), description, permissions }, !existing);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    const r = existing
+      ? await put<Role>(`/v1/roles/${encodeURIComponent(existing.name)}`, { description, permissions })
+      : await post<Role>('/v1/roles', { name: name.trim(), description, permissions });
+    props.onSaved(r ?? { ...(existing as Role), description, permissions }, !existing);
   };
 
   return (
-    <Modal
+    <FormModal
       title={existing ? `Edit role ${existing.name}` : 'New role'}
-      onClose={props.onClose}
       testid="role-dialog"
       size="lg"
-      static={busy}
-      footer={
-        <>
-          <button type="button" class="btn btn-outline-secondary" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button type="submit" form="role-form" class="btn btn-primary" disabled={busy} data-testid="role-submit">
-            {existing ? 'Save role' : 'Create role'}
-          </button>
-        </>
-      }
+      onClose={props.onClose}
+      formId="role-form"
+      action={action}
+      onSubmit={save}
+      shownFields={['name', 'description', ...COMPONENTS.map((c) => `permissions.${c}`)]}
+      submitLabel={existing ? 'Save role' : 'Create role'}
+      submitTestid="role-submit"
     >
-      <ProblemAlert
-        error={error}
-        shownFields={['name', 'description', ...COMPONENTS.map((c) => `permissions.${c}`)]}
-      />
-      <form id="role-form" onSubmit={submit} noValidate>
-        <div class="row">
-          <Field id="role-name" label="Name" error={fe.name} class="col-md-5 mb-3" help="Lower-case letters, digits and dashes">
-            <input
-              id="role-name"
-              class={inputClass(fe.name)}
-              value={name}
-              disabled={!!existing}
-              onInput={(e) => setName(e.currentTarget.value)}
+      <div class="row">
+        <TextField
+          id="role-name"
+          label="Name"
+          fieldClass="col-md-5 mb-3"
+          value={name}
+          onValue={setName}
+          disabled={!!existing}
+          error={fe.name}
+          help="Lower-case letters, digits and dashes"
+        />
+        <TextField
+          id="role-description"
+          label="Description"
+          fieldClass="col-md-7 mb-3"
+          value={description}
+          onValue={setDescription}
+          error={fe.description}
+        />
+      </div>
+      <div class="row g-2">
+        {COMPONENTS.map((c) => (
+          <div class="col-sm-6 col-md-3" key={c}>
+            <label for={`role-perm-${c}`} class="form-label small mb-1">
+              {COMPONENT_LABELS[c]}
+            </label>
+            <LevelSelect
+              id={`role-perm-${c}`}
+              value={perms[c]}
+              options={LEVEL_OPTIONS}
+              onChange={(v) => setPerms({ ...perms, [c]: v })}
+              error={fe[`permissions.${c}`]}
             />
-          </Field>
-          <Field id="role-description" label="Description" error={fe.description} class="col-md-7 mb-3">
-            <input
-              id="role-description"
-              class={inputClass(fe.description)}
-              value={description}
-              onInput={(e) => setDescription(e.currentTarget.value)}
-            />
-          </Field>
-        </div>
-        <div class="row g-2">
-          {COMPONENTS.map((c) => {
-            const err = fe[`permissions.${c}`];
-            return (
-              <div class="col-sm-6 col-md-3" key={c}>
-                <label for={`role-perm-${c}`} class="form-label small mb-1">
-                  {COMPONENT_LABELS[c]}
-                </label>
-                <select
-                  id={`role-perm-${c}`}
-                  class={inputClass(err, 'form-select form-select-sm')}
-                  value={perms[c]}
-                  onChange={(e) => setPerms({ ...perms, [c]: e.currentTarget.value as Level })}
-                >
-                  <option value="none">none</option>
-                  <option value="read">read</option>
-                  <option value="write">write</option>
-                </select>
-                {err && <div class="invalid-feedback d-block">{err}</div>}
-              </div>
-            );
-          })}
-        </div>
-      </form>
-    </Modal>
+          </div>
+        ))}
+      </div>
+    </FormModal>
   );
 }

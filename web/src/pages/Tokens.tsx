@@ -1,20 +1,22 @@
 import { useState } from 'preact/hooks';
 import { del, get, post } from '../api';
+import { DataTable } from '../components/DataTable';
+import { FormModal, TextField } from '../components/forms';
 import {
+  AddButton,
   ConfirmDialog,
-  EmptyRow,
   Field,
   fieldError,
-  fieldErrorsOf,
   inputClass,
   Modal,
+  Notice,
   PageHeader,
   ProblemAlert,
-  Spinner,
   StatusBadge,
+  Switch,
   Time,
-  useLoader,
 } from '../components/ui';
+import { useAction, useLoader } from '../hooks';
 import { useCan, useSession } from '../session';
 import { COMPONENT_LABELS, COMPONENTS, type CreatedToken, type Page, type Token, type User } from '../types';
 
@@ -28,7 +30,7 @@ export function TokensPage() {
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<Token | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const cols = canWrite ? 10 : 9;
+  const cols = canWrite ? 9 : 8;
 
   return (
     <div data-testid="tokens-page">
@@ -37,103 +39,83 @@ export function TokensPage() {
         subtitle="Bearer tokens act as their owner, narrowed by their scopes"
         actions={
           canWrite && (
-            <button class="btn btn-primary" onClick={() => setCreating(true)} data-testid="new-token">
-              + New token
-            </button>
+            <AddButton onClick={() => setCreating(true)} testid="new-token">
+              New token
+            </AddButton>
           )
         }
       />
       {notice && (
-        <div class="alert alert-success alert-dismissible py-2" data-testid="token-notice">
+        <Notice testid="token-notice" onClose={() => setNotice(null)}>
           {notice}
-          <button type="button" class="btn-close" aria-label="Close" onClick={() => setNotice(null)} />
-        </div>
+        </Notice>
       )}
       <ProblemAlert error={tokens.error} />
       <div class="card shadow-sm">
         <div class="card-header bg-body d-flex justify-content-end">
-          <div class="form-check form-switch mb-0">
-            <input
-              class="form-check-input"
-              type="checkbox"
-              role="switch"
-              id="tokens-show-revoked"
-              checked={showRevoked}
-              onChange={(e) => setShowRevoked(e.currentTarget.checked)}
-            />
-            <label class="form-check-label small" for="tokens-show-revoked">
-              Show revoked tokens
-            </label>
-          </div>
+          <Switch
+            id="tokens-show-revoked"
+            label="Show revoked tokens"
+            labelClass="small fw-normal"
+            checked={showRevoked}
+            onChange={setShowRevoked}
+          />
         </div>
-        <div class="table-responsive">
-          <table class="table table-hover align-middle mb-0" data-testid="tokens-table">
-            <thead class="table-light">
-              <tr>
-                <th>Name</th>
-                <th>Prefix</th>
-                <th>Owner</th>
-                <th>Scopes</th>
-                <th>Created</th>
-                <th>Expires</th>
-                <th>Last used</th>
-                <th>Status</th>
-                {canWrite && <th />}
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.loading && !tokens.data ? (
-                <tr>
-                  <td colSpan={cols}>
-                    <Spinner />
-                  </td>
-                </tr>
-              ) : (tokens.data ?? []).length === 0 ? (
-                <EmptyRow cols={cols}>No API tokens yet.</EmptyRow>
-              ) : (
-                (tokens.data ?? []).map((t) => (
-                  <tr key={t.id} data-testid="token-row" data-name={t.name} data-status={t.status}>
-                    <td class="fw-medium">{t.name}</td>
-                    <td>
-                      <code data-testid="token-prefix">{t.prefix}…</code>
-                    </td>
-                    <td class="small">{t.user_email}</td>
-                    <td>
-                      {(t.scopes ?? []).map((s) => (
-                        <span key={s} class="badge text-bg-light border me-1 fw-normal font-monospace">
-                          {s}
-                        </span>
-                      ))}
-                    </td>
-                    <td class="small">
-                      <Time iso={t.created_at} />
-                    </td>
-                    <td class="small">{t.expires_at ? <Time iso={t.expires_at} /> : <span class="text-body-tertiary">never</span>}</td>
-                    <td class="small">
-                      <Time iso={t.last_used_at} relative />
-                    </td>
-                    <td>
-                      <StatusBadge status={t.status} testid="token-status" />
-                    </td>
-                    {canWrite && (
-                      <td class="text-end">
-                        {t.status !== 'revoked' && (
-                          <button
-                            class="btn btn-sm btn-outline-danger"
-                            onClick={() => setRevoking(t)}
-                            data-testid="token-revoke"
-                          >
-                            Revoke
-                          </button>
-                        )}
-                      </td>
-                    )}
-                  </tr>
-                ))
+        <DataTable
+          testid="tokens-table"
+          cols={cols}
+          head={
+            <>
+              <th>Name</th>
+              <th>Prefix</th>
+              <th>Owner</th>
+              <th>Scopes</th>
+              <th>Created</th>
+              <th>Expires</th>
+              <th>Last used</th>
+              <th>Status</th>
+              {canWrite && <th />}
+            </>
+          }
+          items={tokens.data}
+          loading={tokens.loading}
+          empty="No API tokens yet."
+          row={(t) => (
+            <tr key={t.id} data-testid="token-row" data-name={t.name} data-status={t.status}>
+              <td class="fw-medium">{t.name}</td>
+              <td>
+                <code data-testid="token-prefix">{t.prefix}…</code>
+              </td>
+              <td class="small">{t.user_email}</td>
+              <td>
+                {(t.scopes ?? []).map((s) => (
+                  <span key={s} class="badge text-bg-light border me-1 fw-normal font-monospace">
+                    {s}
+                  </span>
+                ))}
+              </td>
+              <td class="small">
+                <Time iso={t.created_at} />
+              </td>
+              <td class="small">{t.expires_at ? <Time iso={t.expires_at} /> : <span class="text-body-tertiary">never</span>}</td>
+              <td class="small">
+                <Time iso={t.last_used_at} relative />
+              </td>
+              <td>
+                <StatusBadge status={t.status} testid="token-status" />
+              </td>
+              {canWrite && (
+                <td class="text-end">
+                  {t.status !== 'revoked' && (
+                    <button class="btn btn-sm btn-outline-danger" onClick={() => setRevoking(t)} data-testid="token-revoke">
+                      Revoke
+                    </button>
+                  )}
+                </td>
               )}
-            </tbody>
-          </table>
-        </div>
+            </tr>
+          )}
+        />
       </div>
       {creating && (
         <CreateTokenDialog
@@ -174,11 +156,10 @@ function CreateTokenDialog(props: { onClose: () => void; onCreated: (t: CreatedT
   const [days, setDays] = useState('');
   const [owner, setOwner] = useState('');
   const [scopes, setScopes] = useState<string[]>(['*']);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const action = useAction();
   const [created, setCreated] = useState<CreatedToken | null>(null);
   const [copied, setCopied] = useState(false);
-  const fe = fieldErrorsOf(error);
+  const fe = action.fieldErrors;
   const all = scopes.includes('*');
 
   const toggle = (s: string, on: boolean) => {
@@ -186,22 +167,13 @@ function CreateTokenDialog(props: { onClose: () => void; onCreated: (t: CreatedT
     else setScopes(on ? [...scopes.filter((x) => x !== s), s] : scopes.filter((x) => x !== s));
   };
 
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = async () => {
     const body: Record<string, unknown> = { name: name.trim(), scopes: SCOPES.filter((s) => scopes.includes(s)) };
     if (days.trim() !== '') body.expires_in_days = Number(days);
     if (owner) body.user_id = owner;
-    try {
-      const t = await post<CreatedToken>('/v1/tokens', body);
-      setCreated(t);
-      props.onCreated(t);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    const t = await post<CreatedToken>('/v1/tokens', body);
+    setCreated(t);
+    props.onCreated(t);
   };
 
   const copy = async () => {
@@ -257,121 +229,109 @@ function CreateTokenDialog(props: { onClose: () => void; onCreated: (t: CreatedT
   }
 
   return (
-    <Modal
+    <FormModal
       title="New API token"
-      onClose={props.onClose}
       testid="create-token-dialog"
       size="lg"
-      static={busy}
-      footer={
-        <>
-          <button type="button" class="btn btn-outline-secondary" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            form="create-token-form"
-            class="btn btn-primary"
-            disabled={busy || scopes.length === 0}
-            data-testid="create-token-submit"
-          >
-            Create token
-          </button>
-        </>
-      }
+      onClose={props.onClose}
+      formId="create-token-form"
+      action={action}
+      onSubmit={submit}
+      shownFields={['name', 'expires_in_days', 'user_id', 'scopes']}
+      submitLabel="Create token"
+      submitTestid="create-token-submit"
+      canSubmit={scopes.length > 0}
     >
-      <ProblemAlert error={error} shownFields={['name', 'expires_in_days', 'user_id', 'scopes']} />
-      <form id="create-token-form" onSubmit={submit} noValidate>
-        <div class="row">
-          <Field id="token-name" label="Name" error={fe.name} class="col-md-6 mb-3" help="What uses it, e.g. “nightly export”">
-            <input id="token-name" class={inputClass(fe.name)} value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </Field>
-          <Field
-            id="token-expires"
-            label="Expires in (days)"
-            error={fe.expires_in_days}
-            class="col-md-6 mb-3"
-            help="1 to 3650; empty for no expiry"
-          >
-            <input
-              id="token-expires"
-              type="number"
-              min={1}
-              max={3650}
-              class={inputClass(fe.expires_in_days)}
-              value={days}
-              onInput={(e) => setDays(e.currentTarget.value)}
-            />
-          </Field>
-        </div>
-        <Field id="token-owner" label="Owner" error={fe.user_id} help="The token acts with its owner's permissions.">
-          <select id="token-owner" class={inputClass(fe.user_id, 'form-select')} value={owner} onChange={(e) => setOwner(e.currentTarget.value)}>
-            <option value="">Me ({me.email})</option>
-            {(users.data ?? [])
-              .filter((u) => u.id !== me.id)
-              .map((u) => (
-                <option key={u.id} value={u.id}>
-                  {u.email} ({u.role})
-                </option>
-              ))}
-          </select>
-        </Field>
-        <fieldset data-testid="token-scopes">
-          <legend class="form-label fs-6 mb-1">Scopes</legend>
-          {fieldError(fe, 'scopes') && (
-            <div class="invalid-feedback d-block" data-testid="field-error-scopes">
-              {fieldError(fe, 'scopes')}
-            </div>
-          )}
-          <div class="form-check mb-2">
-            <input
-              class="form-check-input"
-              type="checkbox"
-              id="scope-all"
-              checked={all}
-              onChange={(e) => toggle('*', e.currentTarget.checked)}
-              data-testid="scope-*"
-            />
-            <label class="form-check-label" for="scope-all">
-              <code>*</code> — everything the owner may do
-            </label>
+      <div class="row">
+        <TextField
+          id="token-name"
+          label="Name"
+          fieldClass="col-md-6 mb-3"
+          value={name}
+          onValue={setName}
+          error={fe.name}
+          help="What uses it, e.g. “nightly export”"
+        />
+        <TextField
+          id="token-expires"
+          label="Expires in (days)"
+          fieldClass="col-md-6 mb-3"
+          type="number"
+          min={1}
+          max={3650}
+          value={days}
+          onValue={setDays}
+          error={fe.expires_in_days}
+          help="1 to 3650; empty for no expiry"
+        />
+      </div>
+      <Field id="token-owner" label="Owner" error={fe.user_id} help="The token acts with its owner's permissions.">
+        <select id="token-owner" class={inputClass(fe.user_id, 'form-select')} value={owner} onChange={(e) => setOwner(e.currentTarget.value)}>
+          <option value="">Me ({me.email})</option>
+          {(users.data ?? [])
+            .filter((u) => u.id !== me.id)
+            .map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.email} ({u.role})
+              </option>
+            ))}
+        </select>
+      </Field>
+      <fieldset data-testid="token-scopes">
+        <legend class="form-label fs-6 mb-1">Scopes</legend>
+        {fieldError(fe, 'scopes') && (
+          <div class="invalid-feedback d-block" data-testid="field-error-scopes">
+            {fieldError(fe, 'scopes')}
           </div>
-          <table class="table table-sm align-middle mb-0 scope-table">
-            <thead>
-              <tr>
-                <th class="fw-normal small text-body-secondary">Component</th>
-                <th class="fw-normal small text-body-secondary text-center">read</th>
-                <th class="fw-normal small text-body-secondary text-center">write</th>
+        )}
+        <div class="form-check mb-2">
+          <input
+            class="form-check-input"
+            type="checkbox"
+            id="scope-all"
+            checked={all}
+            onChange={(e) => toggle('*', e.currentTarget.checked)}
+            data-testid="scope-*"
+          />
+          <label class="form-check-label" for="scope-all">
+            <code>*</code> — everything the owner may do
+          </label>
+        </div>
+        <table class="table table-sm align-middle mb-0 scope-table">
+          <thead>
+            <tr>
+              <th class="fw-normal small text-body-secondary">Component</th>
+              <th class="fw-normal small text-body-secondary text-center">read</th>
+              <th class="fw-normal small text-body-secondary text-center">write</th>
+            </tr>
+          </thead>
+          <tbody>
+            {COMPONENTS.map((c) => (
+              <tr key={c}>
+                <td class="small">{COMPONENT_LABELS[c]}</td>
+                {(['read', 'write'] as const).map((l) => {
+                  const s = `${c}:${l}`;
+                  return (
+                    <td class="text-center" key={l}>
+                      <input
+                        class="form-check-input"
+                        type="checkbox"
+                        aria-label={s}
+                        title={s}
+                        disabled={all}
+                        checked={all || scopes.includes(s)}
+                        onChange={(e) => toggle(s, e.currentTarget.checked)}
+                        data-testid={`scope-${s}`}
+                      />
+                    </td>
+                  );
+                })}
               </tr>
-            </thead>
-            <tbody>
-              {COMPONENTS.map((c) => (
-                <tr key={c}>
-                  <td class="small">{COMPONENT_LABELS[c]}</td>
-                  {(['read', 'write'] as const).map((l) => {
-                    const s = `${c}:${l}`;
-                    return (
-                      <td class="text-center" key={l}>
-                        <input
-                          class="form-check-input"
-                          type="checkbox"
-                          aria-label={s}
-                          title={s}
-                          disabled={all}
-                          checked={all || scopes.includes(s)}
-                          onChange={(e) => toggle(s, e.currentTarget.checked)}
-                          data-testid={`scope-${s}`}
-                        />
-                      </td>
-                    );
-                  })}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <div class="form-text">Selected: {scopes.length ? scopes.join(', ') : 'none'}</div>
-        </fieldset>
-      </form>
-    </Modal>
+            ))}
+          </tbody>
+        </table>
+        <div class="form-text">Selected: {scopes.length ? scopes.join(', ') : 'none'}</div>
+      </fieldset>
+    </FormModal>
   );
 }

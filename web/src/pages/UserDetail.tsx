@@ -1,22 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, request } from '../api';
-import {
-  ConfirmDialog,
-  Field,
-  fieldErrorsOf,
-  inputClass,
-  LevelBadge,
-  ProblemAlert,
-  Spinner,
-  StatusBadge,
-  Time,
-} from '../components/ui';
+import { type LevelOption, LevelSelect, RoleSelect, TextField } from '../components/forms';
+import { ConfirmDialog, Field, LevelBadge, Notice, ProblemAlert, Spinner, StatusBadge, Time } from '../components/ui';
+import { useAction, useRoles } from '../hooks';
 import { href } from '../router';
 import { useCan, useSession } from '../session';
 import { COMPONENT_LABELS, COMPONENTS, type Component, type Level, type Overrides, type User } from '../types';
-import { useRoles } from './Users';
 
-const OVERRIDE_OPTIONS: { value: '' | Level; label: string }[] = [
+const OVERRIDE_OPTIONS: LevelOption<'' | Level>[] = [
   { value: '', label: 'Role default' },
   { value: 'write', label: 'Allow (write)' },
   { value: 'read', label: 'Restrict to read' },
@@ -83,10 +74,9 @@ export function UserDetailPage(props: { id: string }) {
         <span class="badge text-bg-secondary">{user.role}</span>
       </div>
       {saved && (
-        <div class="alert alert-success alert-dismissible py-2" data-testid="user-saved">
+        <Notice testid="user-saved" onClose={() => setSaved(null)}>
           {saved}
-          <button type="button" class="btn-close" aria-label="Close" onClick={() => setSaved(null)} />
-        </div>
+        </Notice>
       )}
       {error != null && (
         <ProblemAlert error={error} onClose={() => setError(null)} />
@@ -132,12 +122,10 @@ function conflictHint(e: unknown): unknown {
 function ProfileCard(props: { user: User; onSave: Save }) {
   const { user } = props;
   const canWrite = useCan('admin', 'write');
-  const roles = useRoles();
   const [name, setName] = useState(user.name);
   const [role, setRole] = useState(user.role);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fe = fieldErrorsOf(error);
+  const action = useAction(conflictHint);
+  const fe = action.fieldErrors;
 
   useEffect(() => {
     setName(user.name);
@@ -151,47 +139,18 @@ function ProfileCard(props: { user: User; onSave: Save }) {
     const body: Record<string, unknown> = {};
     if (name.trim() !== user.name) body.name = name.trim();
     if (role !== user.role) body.role = role;
-    setBusy(true);
-    setError(null);
-    try {
-      await props.onSave(body, 'Profile saved.');
-    } catch (err) {
-      setError(conflictHint(err));
-    } finally {
-      setBusy(false);
-    }
+    await action.run(() => props.onSave(body, 'Profile saved.'));
   };
 
   return (
     <div class="card shadow-sm mb-3">
       <div class="card-header bg-body">Profile</div>
       <div class="card-body">
-        <ProblemAlert error={error} shownFields={['name', 'role']} />
+        <ProblemAlert error={action.error} shownFields={['name', 'role']} />
         <form onSubmit={submit} noValidate data-testid="user-profile-form">
-          <Field id="user-name" label="Name" error={fe.name}>
-            <input
-              id="user-name"
-              class={inputClass(fe.name)}
-              value={name}
-              disabled={!canWrite}
-              onInput={(e) => setName(e.currentTarget.value)}
-            />
-          </Field>
+          <TextField id="user-name" label="Name" value={name} onValue={setName} disabled={!canWrite} error={fe.name} />
           <Field id="user-role" label="Role" error={fe.role}>
-            <select
-              id="user-role"
-              class={inputClass(fe.role, 'form-select')}
-              value={role}
-              disabled={!canWrite}
-              onChange={(e) => setRole(e.currentTarget.value)}
-            >
-              {!(roles.data ?? []).some((r) => r.name === role) && <option value={role}>{role}</option>}
-              {(roles.data ?? []).map((r) => (
-                <option key={r.name} value={r.name}>
-                  {r.name}
-                </option>
-              ))}
-            </select>
+            <RoleSelect id="user-role" value={role} onChange={setRole} disabled={!canWrite} error={fe.role} />
           </Field>
           <dl class="row small text-body-secondary mb-3">
             <dt class="col-5 fw-normal">Created</dt>
@@ -208,7 +167,7 @@ function ProfileCard(props: { user: User; onSave: Save }) {
             </dd>
           </dl>
           {canWrite && (
-            <button type="submit" class="btn btn-primary" disabled={busy || !dirty} data-testid="user-save">
+            <button type="submit" class="btn btn-primary" disabled={action.busy || !dirty} data-testid="user-save">
               Save changes
             </button>
           )}
@@ -223,20 +182,18 @@ function StatusCard(props: { user: User; onSave: Save }) {
   const { me } = useSession();
   const canWrite = useCan('admin', 'write');
   const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const enable = useAction(conflictHint);
   const active = user.status === 'active';
   const self = user.id === me.id;
 
-  const setStatus = async (status: 'active' | 'disabled') => {
-    setError(null);
-    await props.onSave({ status }, status === 'active' ? 'User enabled.' : 'User disabled.');
-  };
+  const setStatus = (status: 'active' | 'disabled') =>
+    props.onSave({ status }, status === 'active' ? 'User enabled.' : 'User disabled.');
 
   return (
     <div class="card shadow-sm mb-3">
       <div class="card-header bg-body">Status</div>
       <div class="card-body">
-        <ProblemAlert error={error} />
+        <ProblemAlert error={enable.error} />
         <p class="mb-2">
           This account is <StatusBadge status={user.status} />.
         </p>
@@ -257,7 +214,8 @@ function StatusCard(props: { user: User; onSave: Save }) {
           ) : (
             <button
               class="btn btn-outline-success"
-              onClick={() => setStatus('active').catch((e) => setError(conflictHint(e)))}
+              disabled={enable.busy}
+              onClick={() => void enable.run(() => setStatus('active'))}
               data-testid="user-enable"
             >
               Enable user
@@ -282,42 +240,33 @@ function StatusCard(props: { user: User; onSave: Save }) {
 function PasswordCard(props: { onSave: Save }) {
   const canWrite = useCan('admin', 'write');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fe = fieldErrorsOf(error);
+  const action = useAction(conflictHint);
   if (!canWrite) return null;
   return (
     <div class="card shadow-sm mb-3">
       <div class="card-header bg-body">Password</div>
       <div class="card-body">
-        <ProblemAlert error={error} shownFields={['password']} />
+        <ProblemAlert error={action.error} shownFields={['password']} />
         <form
           noValidate
-          onSubmit={async (e) => {
+          onSubmit={(e) => {
             e.preventDefault();
-            setBusy(true);
-            setError(null);
-            try {
+            void action.run(async () => {
               await props.onSave({ password }, 'Password changed.');
               setPassword('');
-            } catch (err) {
-              setError(conflictHint(err));
-            } finally {
-              setBusy(false);
-            }
+            });
           }}
         >
-          <Field id="user-password" label="New password" error={fe.password}>
-            <input
-              id="user-password"
-              type="password"
-              autocomplete="new-password"
-              class={inputClass(fe.password)}
-              value={password}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-            />
-          </Field>
-          <button type="submit" class="btn btn-outline-primary" disabled={busy || !password} data-testid="user-set-password">
+          <TextField
+            id="user-password"
+            label="New password"
+            type="password"
+            autocomplete="new-password"
+            value={password}
+            onValue={setPassword}
+            error={action.fieldErrors.password}
+          />
+          <button type="submit" class="btn btn-outline-primary" disabled={action.busy || !password} data-testid="user-set-password">
             Set password
           </button>
         </form>
@@ -333,9 +282,9 @@ function OverridesCard(props: { user: User; onSave: Save }) {
   const current = (c: Component): '' | Level => user.overrides?.[c] ?? '';
   const initial = () => Object.fromEntries(COMPONENTS.map((c) => [c, current(c)])) as Record<Component, '' | Level>;
   const [draft, setDraft] = useState(initial);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const fe = fieldErrorsOf(error);
+  const action = useAction(conflictHint);
+  const fe = action.fieldErrors;
+  const busy = action.busy;
 
   useEffect(() => {
     setDraft(initial());
@@ -349,25 +298,17 @@ function OverridesCard(props: { user: User; onSave: Save }) {
     e.preventDefault();
     const overrides: Overrides = {};
     for (const c of changed) overrides[c] = draft[c] === '' ? null : (draft[c] as Level);
-    setBusy(true);
-    setError(null);
-    try {
-      await props.onSave({ overrides }, 'Permission overrides saved.');
-    } catch (err) {
-      setError(conflictHint(err));
-    } finally {
-      setBusy(false);
-    }
+    await action.run(() => props.onSave({ overrides }, 'Permission overrides saved.'));
   };
 
   return (
     <div class="card shadow-sm mb-3">
       <div class="card-header bg-body d-flex justify-content-between align-items-center">
         <span>Permissions</span>
-        <small class="text-body-secondary">Overrides win over the role, per component</small>
+        <small class="text-body-secondary fw-normal">Overrides win over the role, per component</small>
       </div>
       <form onSubmit={submit} data-testid="user-overrides-form">
-        <ProblemAlert error={error} shownFields={COMPONENTS.map((c) => `overrides.${c}`)} />
+        <ProblemAlert error={action.error} shownFields={COMPONENTS.map((c) => `overrides.${c}`)} />
         <div class="table-responsive">
           <table class="table align-middle mb-0">
             <thead class="table-light">
@@ -390,22 +331,16 @@ function OverridesCard(props: { user: User; onSave: Save }) {
                     </td>
                     <td>{role ? <LevelBadge level={role.permissions?.[c]} /> : <span class="text-body-tertiary">…</span>}</td>
                     <td>
-                      <select
+                      <LevelSelect
                         id={`override-${c}`}
-                        aria-label={`Override for ${COMPONENT_LABELS[c]}`}
-                        class={inputClass(err, 'form-select form-select-sm')}
+                        ariaLabel={`Override for ${COMPONENT_LABELS[c]}`}
                         value={draft[c]}
+                        options={OVERRIDE_OPTIONS}
+                        onChange={(v) => setDraft({ ...draft, [c]: v })}
                         disabled={!canWrite}
-                        onChange={(e) => setDraft({ ...draft, [c]: e.currentTarget.value as '' | Level })}
-                        data-testid={`override-${c}`}
-                      >
-                        {OVERRIDE_OPTIONS.map((o) => (
-                          <option key={o.value} value={o.value}>
-                            {o.label}
-                          </option>
-                        ))}
-                      </select>
-                      {err && <div class="invalid-feedback d-block">{err}</div>}
+                        error={err}
+                        testid={`override-${c}`}
+                      />
                     </td>
                     <td data-testid={`effective-${c}`}>
                       <LevelBadge level={user.permissions?.[c]} />
