@@ -107,7 +107,9 @@ void App::RegisterJobKinds() {
 Status App::Serve() {
   http::ServerOptions so;
   RETURN_IF_ERROR(http::ParseListen(config_.listen, &so.host, &so.port));
-  so.threads = config_.http.threads;
+  so.threads = config_.http.threads > 0
+                   ? config_.http.threads
+                   : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   so.max_body_bytes = config_.http.max_body_bytes;
   so.max_header_bytes = config_.http.max_header_bytes;
   so.header_timeout_s = config_.http.header_timeout_s;

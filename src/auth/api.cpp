@@ -40,20 +40,20 @@ Response UserResponse(int status, const User& u) {
   return r;
 }
 
-json::object MeJson(const Request& req, const User& u) {
-  const Principal& p = *req.principal;
-  json::object o{{"id", std::to_string(u.id)},
-                 {"email", u.email},
-                 {"name", u.name},
-                 {"role", u.role},
+// The caller as authenticated: served from the principal, which is cached
+// for auth.token_cache_seconds and dropped on every local change of users.
+json::object MeJson(const Principal& p) {
+  json::object o{{"id", std::to_string(p.user_id)},
+                 {"email", p.email},
+                 {"name", p.name},
+                 {"role", p.role},
                  {"auth", p.kind == Principal::Kind::kSession ? "session" : "token"},
                  {"permissions", p.permissions.ToJson()},
-                 {"preferences", u.preferences}};
+                 {"preferences", p.preferences}};
   if (p.kind == Principal::Kind::kSession) o["csrf_token"] = p.csrf_token;
   if (p.kind == Principal::Kind::kToken) o["token_id"] = std::to_string(p.token_id);
   return o;
 }
-
 
 Result<Response> Login(AuthService& s, Request& req) {
   ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
@@ -82,10 +82,7 @@ Result<Response> Logout(AuthService& s, Request& req) {
   return resp;
 }
 
-Result<Response> GetMe(AuthService& s, Request& req) {
-  ASSIGN_OR_RETURN(User u, s.GetUser(req.principal->user_id));
-  return http::JsonResponse(200, MeJson(req, u));
-}
+Result<Response> GetMe(AuthService& s, Request& req) { return http::JsonResponse(200, MeJson(*req.principal)); }
 
 Result<Response> PatchMe(AuthService& s, Request& req) {
   ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
@@ -98,7 +95,10 @@ Result<Response> PatchMe(AuthService& s, Request& req) {
   }
   RETURN_IF_ERROR(r.Finish());
   ASSIGN_OR_RETURN(User u, s.UpdateUser(req.Actor(), req.principal->user_id, p));
-  return http::JsonResponse(200, MeJson(req, u));
+  Principal updated = *req.principal;
+  updated.name = u.name;
+  updated.preferences = u.preferences;
+  return http::JsonResponse(200, MeJson(updated));
 }
 
 Result<Response> ListUsers(AuthService& s, Request& req) {
@@ -312,11 +312,11 @@ void RegisterRoutes(http::Router& router, AuthService& s) {
   };
   const Component kAdmin = Component::kAdmin;
 
-  router.Add({"POST", "/v1/auth/login", Access::Public(), bind(Login), "session",
+  router.Add(http::Blocking({"POST", "/v1/auth/login", Access::Public(), bind(Login), "session",
               "Log in with email and password; sets the session cookie",
               Schema(R"({"type":"object","required":["email","password"],"additionalProperties":false,
                 "properties":{"email":{"type":"string","maxLength":254},"password":{"type":"string","maxLength":256}}})"),
-              Schema(R"({"type":"object","properties":{"user":{"type":"object"},"csrf_token":{"type":"string"}}})")});
+              Schema(R"({"type":"object","properties":{"user":{"type":"object"},"csrf_token":{"type":"string"}}})")}));
   router.Add({"POST", "/v1/auth/logout", Access::Authenticated(), bind(Logout), "session",
               "End the current web session", nullptr, nullptr, 204});
   router.Add({"GET", "/v1/me", Access::Authenticated(), bind(GetMe), "session",
@@ -332,19 +332,19 @@ void RegisterRoutes(http::Router& router, AuthService& s) {
               nullptr, Schema(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
               200, {{"q", "search in email and name"}, {"status", "active or disabled"},
                     {"cursor", "next_cursor of the previous page"}, {"limit", "1-500", "integer"}}});
-  router.Add({"POST", "/v1/users", Access::Write(kAdmin), bind(CreateUser), "users", "Create a staff user",
+  router.Add(http::Blocking({"POST", "/v1/users", Access::Write(kAdmin), bind(CreateUser), "users", "Create a staff user",
               Schema(R"({"type":"object","required":["email","name","password","role"],"additionalProperties":false,
                 "properties":{"email":{"type":"string"},"name":{"type":"string"},"password":{"type":"string","minLength":10},
                 "role":{"type":"string"}}})"),
-              Schema(kUserSchema), 201});
+              Schema(kUserSchema), 201}));
   router.Add({"GET", "/v1/users/{id}", Access::Read(kAdmin), bind(GetUser), "users", "Get a staff user",
               nullptr, Schema(kUserSchema)});
-  router.Add({"PATCH", "/v1/users/{id}", Access::Write(kAdmin), bind(PatchUser), "users",
+  router.Add(http::Blocking({"PATCH", "/v1/users/{id}", Access::Write(kAdmin), bind(PatchUser), "users",
               "Change name, role, status, password or per-component overrides (If-Match honoured)",
               Schema(R"({"type":"object","additionalProperties":false,"properties":{"name":{"type":"string"},
                 "role":{"type":"string"},"status":{"enum":["active","disabled"]},"password":{"type":"string"},
                 "overrides":{"type":"object","additionalProperties":{"enum":["none","read","write",null]}}}})"),
-              Schema(kUserSchema)});
+              Schema(kUserSchema)}));
 
   router.Add({"GET", "/v1/roles", Access::Read(kAdmin), bind(ListRoles), "roles", "List roles", nullptr,
               Schema(R"({"type":"object","properties":{"items":{"type":"array"}}})")});

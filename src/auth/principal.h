@@ -6,6 +6,7 @@
 #include <string>
 
 #include "auth/permissions.h"
+#include "core/json.h"
 
 namespace kontor::auth {
 
@@ -17,6 +18,7 @@ struct Principal {
   std::string name;
   std::string role;
   PermissionSet permissions;  // effective: role, overrides, and token scopes applied
+  json::object preferences;   // the user's, as of authentication
   // Session only.
   int64_t session_id = 0;
   std::string csrf_token;

@@ -83,7 +83,7 @@ Result<Principal> AuthService::AuthenticateToken(const std::string& secret) {
   if (auto cached = CachedPrincipal(hash, now)) return *cached;
   ASSIGN_OR_RETURN(auto row, db_.QueryRow(
       "SELECT t.id, t.name, t.scopes, t.expires_at, t.revoked_at, u.id, u.email, u.name, u.role, "
-      "u.status, u.overrides, r.permissions, t.last_used_at FROM api_tokens t "
+      "u.status, u.overrides, r.permissions, t.last_used_at, u.preferences FROM api_tokens t "
       "JOIN users u ON u.id = t.user_id JOIN roles r ON r.name = u.role WHERE t.token_hash = ?",
       {hash}));
   if (!row) return Status::Unauthenticated("unknown API token");
@@ -103,6 +103,7 @@ Result<Principal> AuthService::AuthenticateToken(const std::string& secret) {
   ASSIGN_OR_RETURN(Overrides ov, StoredOverrides(row->Str(10)));
   ASSIGN_OR_RETURN(PermissionSet scope_perms, ScopesToPermissions(ParseStringArray(row->Str(2))));
   p.permissions = ApplyOverrides(base, ov).Intersect(scope_perms);
+  ASSIGN_OR_RETURN(p.preferences, ParseJsonObject(row->Str(13)));
 
   int64_t last_touch = row->OptInt(12).value_or(0);
   if (now - last_touch >= kTouchIntervalMs) {
@@ -121,7 +122,7 @@ Result<Principal> AuthService::AuthenticateSession(const std::string& cookie) {
   if (auto cached = CachedPrincipal(hash, now)) return *cached;
   ASSIGN_OR_RETURN(auto row, db_.QueryRow(
       "SELECT s.id, s.expires_at, s.last_seen_at, u.id, u.email, u.name, u.role, u.status, "
-      "u.overrides, r.permissions FROM sessions s JOIN users u ON u.id = s.user_id "
+      "u.overrides, r.permissions, u.preferences FROM sessions s JOIN users u ON u.id = s.user_id "
       "JOIN roles r ON r.name = u.role WHERE s.token_hash = ?",
       {hash}));
   if (!row) return Status::Unauthenticated("the session ended; log in again");
@@ -138,6 +139,7 @@ Result<Principal> AuthService::AuthenticateSession(const std::string& cookie) {
   ASSIGN_OR_RETURN(PermissionSet base, StoredPermissions(row->Str(9)));
   ASSIGN_OR_RETURN(Overrides ov, StoredOverrides(row->Str(8)));
   p.permissions = ApplyOverrides(base, ov);
+  ASSIGN_OR_RETURN(p.preferences, ParseJsonObject(row->Str(10)));
 
   int64_t last_touch = row->Int(2);
   if (now - last_touch >= kTouchIntervalMs) {

@@ -204,8 +204,8 @@ Result<User> AuthService::UpdateUser(const audit::Actor& actor, int64_t id, cons
     out = std::move(now);
     return Status::Ok();
   }));
-  // Only changes to what a credential may do need the cache dropped at once.
-  if (p.role || p.status || p.password || !p.overrides.empty()) InvalidateCache();
+  // Cached principals carry the user's permissions, name and preferences.
+  InvalidateCache();
   return out;
 }
 

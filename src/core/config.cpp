@@ -43,7 +43,7 @@ const std::vector<Binding>& Bindings() {
       STR("log_level", "KONTOR_LOG_LEVEL", "trace, debug, info, warn, error", log_level),
       STR("log_format", "KONTOR_LOG_FORMAT", "json (one object per line) or text", log_format),
       STR("node_id", "KONTOR_NODE_ID", "name of this node in job leases (default host-pid)", node_id),
-      INT("http.threads", "KONTOR_HTTP_THREADS", "HTTP worker threads", http.threads, 1, 256),
+      INT("http.threads", "KONTOR_HTTP_THREADS", "HTTP event-loop threads (0 = one per CPU core)", http.threads, 0, 256),
       INT("http.max_body_bytes", "KONTOR_HTTP_MAX_BODY_BYTES", "largest request body (413 above)", http.max_body_bytes, 1024, 1 << 30),
       INT("http.max_header_bytes", "KONTOR_HTTP_MAX_HEADER_BYTES", "largest request head (431 above)", http.max_header_bytes, 1024, 1 << 20),
       INT("http.header_timeout_s", "KONTOR_HTTP_HEADER_TIMEOUT_S", "time a client has to send the request head", http.header_timeout_s, 1, 3600),

@@ -17,7 +17,7 @@ struct Config {
   std::string node_id;              // default: hostname-pid
 
   struct Http {
-    int threads = 8;
+    int threads = 0;  // event loops; 0 = one per CPU core
     int max_body_bytes = 1 << 20;
     int max_header_bytes = 16 << 10;
     int header_timeout_s = 10;  // slow-client limit for the request head

@@ -5,6 +5,7 @@
 namespace kontor {
 
 Result<json::object> ParseJsonObject(std::string_view text) {
+  if (text == "{}") return json::object();  // the common stored value, without a parser
   json::parse_options opt;
   opt.max_depth = 32;
   std::error_code ec;

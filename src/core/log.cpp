@@ -58,12 +58,24 @@ void Log(LogLevel level, std::string_view msg, const boost::json::object& fields
   auto lvl = ToSpd(level);
   if (!spdlog::default_logger_raw()->should_log(lvl)) return;
   if (g_json) {
-    boost::json::object o;
-    o["time"] = FormatRfc3339(SystemClock::Default()->NowMs());
-    o["level"] = Name(level);
-    o["msg"] = msg;
-    for (const auto& kv : fields) o[kv.key()] = kv.value();
-    spdlog::log(lvl, "{}", boost::json::serialize(o));
+    // Appended field by field rather than through a merged json::object: this
+    // runs for every request's access-log line.
+    std::string line;
+    line.reserve(256);
+    line += "{\"time\":\"";
+    line += FormatRfc3339(SystemClock::Default()->NowMs());
+    line += "\",\"level\":\"";
+    line += Name(level);
+    line += "\",\"msg\":";
+    line += boost::json::serialize(boost::json::string_view(msg.data(), msg.size()));
+    for (const auto& kv : fields) {
+      line += ',';
+      line += boost::json::serialize(kv.key());
+      line += ':';
+      line += boost::json::serialize(kv.value());
+    }
+    line += '}';
+    spdlog::log(lvl, "{}", line);
   } else {
     spdlog::log(lvl, "{} {}", msg, fields.empty() ? "" : boost::json::serialize(fields));
   }

@@ -142,6 +142,13 @@ Response Dispatcher::Handle(Request& req) {
   return resp;
 }
 
+bool Dispatcher::IsBlocking(const Request& req) const {
+  std::string_view path = req.target;
+  path = path.substr(0, path.find('?'));
+  Router::Match m = router_.Find(req.method, path);
+  return m.route && m.route->blocking;
+}
+
 Response Dispatcher::Reject(int status, const std::string& detail, const std::string& client_ip) {
   Request req;
   req.client_ip = client_ip;

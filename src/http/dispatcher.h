@@ -35,6 +35,8 @@ class Dispatcher {
   // Never throws; every failure becomes a problem+json response. Parses
   // req.target into path and query.
   Response Handle(Request& req);
+  // Whether Handle(req) should run off the event loop (Route::blocking).
+  bool IsBlocking(const Request& req) const;
   // The answer to a request the transport could not parse or accept (400,
   // 413, 431): request id, metrics and access log like any other.
   Response Reject(int status, const std::string& detail, const std::string& client_ip);

@@ -2,6 +2,8 @@
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
+#include <cctype>
+#include <cstring>
 
 namespace kontor::http {
 
@@ -50,6 +52,19 @@ Response NoContent() {
 
 bool ParseTarget(std::string_view target, std::string* path,
                  std::map<std::string, std::string>* query) {
+  // Fast path for the usual plain path: nothing to decode, no query.
+  if (!target.empty() && target.front() == '/' &&
+      target.find_first_of("?%#") == std::string_view::npos) {
+    // pchar of RFC 3986 without percent-encoding: unreserved, sub-delims, ':', '@'.
+    bool plain = true;
+    for (unsigned char c : target) {
+      plain &= std::isalnum(c) || (c != 0 && std::strchr("-._~!$&'()*+,;=:@/", c) != nullptr);
+    }
+    if (plain) {
+      *path = target;
+      return true;
+    }
+  }
   auto parsed = boost::urls::parse_origin_form(target);
   if (!parsed) return false;
   const boost::urls::url_view& u = *parsed;

@@ -47,7 +47,17 @@ struct Route {
   int success_status = 200;
   std::vector<QueryParam> query;
   std::string content_type = "application/json";  // of the success response
+  // Runs on the blocking pool instead of the connection's event loop: for
+  // handlers that take milliseconds of CPU (password hashing), so they do not
+  // stall the other connections of that loop.
+  bool blocking = false;
 };
+
+// Marks a route as one that runs on the blocking pool (Route::blocking).
+inline Route Blocking(Route r) {
+  r.blocking = true;
+  return r;
+}
 
 class Router {
  public:

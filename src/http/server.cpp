@@ -75,6 +75,7 @@ class Server::Impl {
     for (size_t i = 1; i < iocs_.size(); ++i) threads.emplace_back([this, i] { iocs_[i]->run(); });
     iocs_[0]->run();
     for (auto& t : threads) t.join();
+    blocking_pool_.join();
   }
 
   void Shutdown() {
@@ -256,7 +257,14 @@ class Server::Impl {
       const bool keep_alive = breq.keep_alive();
       const unsigned version = breq.version();
 
-      Response resp = dispatcher_.Handle(req);
+      Response resp;
+      if (dispatcher_.IsBlocking(req)) {
+        co_await asio::post(blocking_pool_, asio::use_awaitable);
+        resp = dispatcher_.Handle(req);
+        co_await asio::post(c.executor, asio::use_awaitable);
+      } else {
+        resp = dispatcher_.Handle(req);
+      }
 
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), version};
       res.set(bhttp::field::server, "kontor");
@@ -292,6 +300,7 @@ class Server::Impl {
   std::vector<asio::executor_work_guard<Executor>> guards_;
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<asio::steady_timer> grace_timer_;
+  asio::thread_pool blocking_pool_{4};  // see Route::blocking
   std::atomic<bool> stopping_{false};
   int port_ = 0;
   std::mutex mu_;
