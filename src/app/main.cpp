@@ -32,16 +32,17 @@ Result<Config> LoadWith(const Common& c) {
 }
 
 int Serve(const Common& common, bool demo) {
-  auto cfg = LoadWith(common);
-  if (!cfg.ok()) return Fail(cfg.status());
-  InitLogging(cfg->log_level, cfg->log_format);
   // Signals are taken by one thread with sigwait, so no other thread is ever
-  // interrupted and shutdown runs as ordinary code.
+  // interrupted and shutdown runs as ordinary code. Blocked before any thread
+  // starts (the log flusher is the first), since threads inherit the mask.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto cfg = LoadWith(common);
+  if (!cfg.ok()) return Fail(cfg.status());
+  InitLogging(cfg->log_level, cfg->log_format);
 
   auto db = OpenDatabase(*cfg);
   if (!db.ok()) return Fail(db.status());
