@@ -97,7 +97,7 @@ class AuthService : public http::Authenticator {
   Status SeedRoles();
 
   // http::Authenticator: Bearer token or session cookie.
-  Result<Principal> Authenticate(const http::Request& req) override;
+  Result<PrincipalPtr> Authenticate(const http::Request& req) override;
 
   // Sessions.
   Result<LoginResult> Login(const audit::Actor& actor, const std::string& email,
@@ -129,23 +129,23 @@ class AuthService : public http::Authenticator {
   const Clock& clock() const { return clock_; }
 
  private:
-  Result<Principal> AuthenticateToken(const std::string& secret);
-  Result<Principal> AuthenticateSession(const std::string& cookie);
+  Result<PrincipalPtr> AuthenticateToken(const std::string& secret);
+  Result<PrincipalPtr> AuthenticateSession(const std::string& cookie);
   Status CheckLockout(store::Connection& c, const std::string& email, const std::string& ip);
   Result<User> LoadUser(store::Connection& c, int64_t id, bool for_update = false);
   // Refuses a change that would leave no active admin.
   Status KeepOneAdmin(store::Connection& c, int64_t changing_user_id);
   void InvalidateCache();
   // Credential cache keyed by the credential's hash.
-  std::optional<Principal> CachedPrincipal(const std::string& hash, int64_t now);
-  void CachePrincipal(const std::string& hash, const Principal& p, int64_t now, int64_t last_touch);
+  PrincipalPtr CachedPrincipal(const std::string& hash, int64_t now);
+  void CachePrincipal(const std::string& hash, PrincipalPtr p, int64_t now, int64_t last_touch);
 
   store::Database& db_;
   const Clock& clock_;
   AuthOptions options_;
 
   struct Cached {
-    Principal principal;
+    PrincipalPtr principal;
     int64_t cached_at;
     int64_t last_touch;  // last time last_used/last_seen was written
   };

@@ -106,7 +106,7 @@ TEST_P(AuthServiceTest, TokenLifecycle) {
 
   auto p = svc_->Authenticate(Bearer(secret));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_EQ(p->user_id, admin_.id);
+  EXPECT_EQ((*p)->user_id, admin_.id);
   auto listed = svc_->ListTokens(true);
   ASSERT_TRUE(listed->front().last_used_at.has_value());
 
@@ -143,7 +143,7 @@ TEST_P(AuthServiceTest, LoginLockoutAndSessionExpiry) {
   req.headers.emplace_back("cookie", "other=1; kontor_session=" + ok->session_token);
   auto p = svc_->Authenticate(req);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  EXPECT_EQ(p->csrf_token, ok->csrf_token);
+  EXPECT_EQ((*p)->csrf_token, ok->csrf_token);
   clock_.Advance(std::chrono::hours(13));
   EXPECT_FALSE(svc_->Authenticate(req).ok());
 }

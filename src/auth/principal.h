@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -9,6 +10,10 @@
 #include "core/json.h"
 
 namespace kontor::auth {
+
+struct Principal;
+// Principals are shared between the credential cache and requests, read-only.
+using PrincipalPtr = std::shared_ptr<const Principal>;
 
 struct Principal {
   enum class Kind { kSession, kToken };

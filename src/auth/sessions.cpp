@@ -36,7 +36,7 @@ std::string AuthService::CsrfFor(const std::string& session_token) {
   return Base64UrlEncode(Sha256("kontor-csrf:" + session_token)).substr(0, 32);
 }
 
-std::optional<Principal> AuthService::CachedPrincipal(const std::string& hash, int64_t now) {
+PrincipalPtr AuthService::CachedPrincipal(const std::string& hash, int64_t now) {
   const int64_t ttl = int64_t{options_.token_cache_seconds} * 1000;
   std::shared_lock lock(cache_mu_);
   auto it = cache_.find(hash);
@@ -45,14 +45,14 @@ std::optional<Principal> AuthService::CachedPrincipal(const std::string& hash, i
       now - it->second.last_touch < kTouchIntervalMs) {
     return it->second.principal;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
-void AuthService::CachePrincipal(const std::string& hash, const Principal& p, int64_t now,
+void AuthService::CachePrincipal(const std::string& hash, PrincipalPtr p, int64_t now,
                                  int64_t last_touch) {
   std::unique_lock lock(cache_mu_);
   if (cache_.size() > 50000) cache_.clear();  // bound memory; entries are cheap to rebuild
-  cache_[hash] = {p, now, last_touch};
+  cache_[hash] = {std::move(p), now, last_touch};
 }
 
 void AuthService::InvalidateCache() {
@@ -60,7 +60,7 @@ void AuthService::InvalidateCache() {
   cache_.clear();
 }
 
-Result<Principal> AuthService::Authenticate(const http::Request& req) {
+Result<PrincipalPtr> AuthService::Authenticate(const http::Request& req) {
   std::string_view authz = req.Header("authorization");
   if (!authz.empty()) {
     if (authz.size() < 7 || !std::equal(authz.begin(), authz.begin() + 7, "bearer ",
@@ -74,13 +74,13 @@ Result<Principal> AuthService::Authenticate(const http::Request& req) {
   return Status::Unauthenticated("no credentials: send a Bearer token or log in");
 }
 
-Result<Principal> AuthService::AuthenticateToken(const std::string& secret) {
+Result<PrincipalPtr> AuthService::AuthenticateToken(const std::string& secret) {
   if (secret.size() < 10 || secret.size() > 200 || !secret.starts_with("kt_")) {
     return Status::Unauthenticated("malformed API token");
   }
   const std::string hash = Sha256Hex(secret);
   const int64_t now = clock_.NowMs();
-  if (auto cached = CachedPrincipal(hash, now)) return *cached;
+  if (auto cached = CachedPrincipal(hash, now)) return cached;
   ASSIGN_OR_RETURN(auto row, db_.QueryRow(
       "SELECT t.id, t.name, t.scopes, t.expires_at, t.revoked_at, u.id, u.email, u.name, u.role, "
       "u.status, u.overrides, r.permissions, t.last_used_at, u.preferences FROM api_tokens t "
@@ -111,15 +111,16 @@ Result<Principal> AuthService::AuthenticateToken(const std::string& secret) {
     (void)db_.Execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", {now, p.token_id});
     last_touch = now;
   }
-  CachePrincipal(hash, p, now, last_touch);
-  return p;
+  auto shared = std::make_shared<const Principal>(std::move(p));
+  CachePrincipal(hash, shared, now, last_touch);
+  return PrincipalPtr(shared);
 }
 
-Result<Principal> AuthService::AuthenticateSession(const std::string& cookie) {
+Result<PrincipalPtr> AuthService::AuthenticateSession(const std::string& cookie) {
   if (cookie.size() > 200) return Status::Unauthenticated("malformed session cookie");
   const std::string hash = Sha256Hex(cookie);
   const int64_t now = clock_.NowMs();
-  if (auto cached = CachedPrincipal(hash, now)) return *cached;
+  if (auto cached = CachedPrincipal(hash, now)) return cached;
   ASSIGN_OR_RETURN(auto row, db_.QueryRow(
       "SELECT s.id, s.expires_at, s.last_seen_at, u.id, u.email, u.name, u.role, u.status, "
       "u.overrides, r.permissions, u.preferences FROM sessions s JOIN users u ON u.id = s.user_id "
@@ -148,8 +149,9 @@ Result<Principal> AuthService::AuthenticateSession(const std::string& cookie) {
                       {now, now + int64_t{options_.session_ttl_minutes} * 60000, p.session_id});
     last_touch = now;
   }
-  CachePrincipal(hash, p, now, last_touch);
-  return p;
+  auto shared = std::make_shared<const Principal>(std::move(p));
+  CachePrincipal(hash, shared, now, last_touch);
+  return PrincipalPtr(shared);
 }
 
 Status AuthService::CheckLockout(store::Connection& c, const std::string& email, const std::string& ip) {

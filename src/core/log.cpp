@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <chrono>
 #include <cstdio>
 
@@ -79,6 +80,55 @@ void Log(LogLevel level, std::string_view msg, const boost::json::object& fields
   } else {
     spdlog::log(lvl, "{} {}", msg, fields.empty() ? "" : boost::json::serialize(fields));
   }
+}
+
+namespace {
+
+// Appends `s` as a JSON string literal, escaped by Boost.JSON's serializer
+// into a stack buffer (no allocation).
+void AppendJsonString(std::string& out, std::string_view s) {
+  thread_local boost::json::serializer sr;
+  sr.reset(boost::json::string_view(s.data(), s.size()));
+  char buf[512];
+  while (!sr.done()) out += sr.read(buf, sizeof(buf));
+}
+
+}  // namespace
+
+void LogFields(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+  if (!LogEnabled(level)) return;
+  if (!g_json) {
+    boost::json::object o;
+    for (const auto& f : fields) {
+      if (f.is_int) o[f.key] = f.num;
+      else o[f.key] = f.str;
+    }
+    Log(level, msg, o);
+    return;
+  }
+  thread_local std::string line;
+  line.clear();
+  line += "{\"time\":\"";
+  line += FormatRfc3339(SystemClock::Default()->NowMs());
+  line += "\",\"level\":\"";
+  line += Name(level);
+  line += "\",\"msg\":";
+  AppendJsonString(line, msg);
+  for (const auto& f : fields) {
+    line += ',';
+    AppendJsonString(line, f.key);
+    line += ':';
+    if (f.is_int) {
+      line += std::to_string(f.num);
+    } else {
+      AppendJsonString(line, f.str);
+    }
+  }
+  line += "}\n";
+  // Same FILE as spdlog's stderr sink, so lines never interleave and the
+  // periodic flush covers both.
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  if (level >= LogLevel::kWarn) std::fflush(stderr);
 }
 
 }  // namespace kontor

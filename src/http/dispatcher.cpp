@@ -131,13 +131,18 @@ Response Dispatcher::Handle(Request& req) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.Observe(slot, resp.status, seconds);
   const LogLevel level = resp.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
-  if (options_.access_log && LogEnabled(level)) {
-    json::object entry{{"request_id", req.request_id}, {"method", req.method},
-                       {"path", req.path},             {"route", req.route},
-                       {"status", resp.status},        {"duration_us", static_cast<int64_t>(seconds * 1e6)},
-                       {"bytes", resp.body.size()},    {"client_ip", req.client_ip}};
-    if (req.principal) entry["actor"] = req.principal->Label();
-    Log(level, "request", entry);
+  if (options_.access_log) {
+    const std::string actor = req.principal ? req.principal->Label() : std::string();
+    LogFields(level, "request",
+              {{"request_id", req.request_id},
+               {"method", req.method},
+               {"path", req.path},
+               {"route", req.route},
+               {"status", int64_t{resp.status}},
+               {"duration_us", static_cast<int64_t>(seconds * 1e6)},
+               {"bytes", static_cast<int64_t>(resp.body.size())},
+               {"client_ip", req.client_ip},
+               {"actor", actor}});
   }
   return resp;
 }

@@ -19,7 +19,7 @@ class Authenticator {
  public:
   virtual ~Authenticator() = default;
   // kUnauthenticated when credentials are missing or bad.
-  virtual Result<auth::Principal> Authenticate(const Request& req) = 0;
+  virtual Result<auth::PrincipalPtr> Authenticate(const Request& req) = 0;
 };
 
 struct DispatcherOptions {

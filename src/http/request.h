@@ -29,7 +29,7 @@ struct Request {
   std::string request_id;
   std::string route;  // matched pattern, e.g. /v1/users/{id}
   std::map<std::string, std::string> path_params;
-  std::optional<auth::Principal> principal;
+  auth::PrincipalPtr principal;  // null when unauthenticated
   int64_t now_ms = 0;
 
   std::string_view Header(std::string_view lower_name) const;
