@@ -63,7 +63,10 @@ Dispatcher::Dispatcher(Router& router, Authenticator& auth, Metrics& metrics, co
                        DispatcherOptions options, const StaticFiles* static_files)
     : router_(router), auth_(auth), metrics_(metrics), clock_(clock), options_(options),
       static_files_(static_files) {
-  for (const Route& r : router_.routes()) metric_slot_[&r] = metrics_.AddRoute(r.method, r.pattern);
+  for (const Route& r : router_.routes()) {
+    metric_slot_[&r] = metrics_.AddRoute(r.method, r.pattern);
+    any_blocking_ |= r.blocking && r.method != "GET";
+  }
 }
 
 bool Dispatcher::RateLimited(const std::string& client_ip, int* retry_after) {
@@ -148,6 +151,7 @@ Response Dispatcher::Handle(Request& req) {
 }
 
 bool Dispatcher::IsBlocking(const Request& req) const {
+  if (!any_blocking_ || req.method == "GET" || req.method == "HEAD") return false;
   std::string_view path = req.target;
   path = path.substr(0, path.find('?'));
   Router::Match m = router_.Find(req.method, path);

@@ -52,6 +52,7 @@ class Dispatcher {
   DispatcherOptions options_;
   const StaticFiles* static_files_;
   std::unordered_map<const Route*, int> metric_slot_;
+  bool any_blocking_ = false;  // a mutating route runs on the blocking pool
 
   struct Bucket {
     double tokens;
