@@ -40,21 +40,6 @@ Response UserResponse(int status, const User& u) {
   return r;
 }
 
-// The caller as authenticated: served from the principal, which is cached
-// for auth.token_cache_seconds and dropped on every local change of users.
-json::object MeJson(const Principal& p) {
-  json::object o{{"id", std::to_string(p.user_id)},
-                 {"email", p.email},
-                 {"name", p.name},
-                 {"role", p.role},
-                 {"auth", p.kind == Principal::Kind::kSession ? "session" : "token"},
-                 {"permissions", p.permissions.ToJson()},
-                 {"preferences", p.preferences}};
-  if (p.kind == Principal::Kind::kSession) o["csrf_token"] = p.csrf_token;
-  if (p.kind == Principal::Kind::kToken) o["token_id"] = std::to_string(p.token_id);
-  return o;
-}
-
 Result<Response> Login(AuthService& s, Request& req) {
   ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
   JsonReader r(body);
@@ -82,7 +67,13 @@ Result<Response> Logout(AuthService& s, Request& req) {
   return resp;
 }
 
-Result<Response> GetMe(AuthService& s, Request& req) { return http::JsonResponse(200, MeJson(*req.principal)); }
+// Served from the principal, which is cached for auth.token_cache_seconds and
+// dropped on every local change of users.
+Result<Response> GetMe(AuthService& s, Request& req) {
+  Response r;
+  r.body = req.principal->me_json;
+  return r;
+}
 
 Result<Response> PatchMe(AuthService& s, Request& req) {
   ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
@@ -98,7 +89,7 @@ Result<Response> PatchMe(AuthService& s, Request& req) {
   Principal updated = *req.principal;
   updated.name = u.name;
   updated.preferences = u.preferences;
-  return http::JsonResponse(200, MeJson(updated));
+  return http::JsonResponse(200, PrincipalToJson(updated));
 }
 
 Result<Response> ListUsers(AuthService& s, Request& req) {

@@ -31,9 +31,16 @@ struct Principal {
   int64_t token_id = 0;
   std::string token_name;
 
+  // PrincipalToJson(*this), rendered once when the principal is built:
+  // GET /v1/me is the most frequent call of every client.
+  std::string me_json;
+
   std::string Label() const {
     return kind == Kind::kToken ? "token " + token_name + " (" + email + ")" : email;
   }
 };
+
+// The `Me` shape of the API (GET /v1/me).
+json::object PrincipalToJson(const Principal& p);
 
 }  // namespace kontor::auth

@@ -111,6 +111,7 @@ Result<PrincipalPtr> AuthService::AuthenticateToken(const std::string& secret) {
     (void)db_.Execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", {now, p.token_id});
     last_touch = now;
   }
+  p.me_json = json::serialize(PrincipalToJson(p));
   auto shared = std::make_shared<const Principal>(std::move(p));
   CachePrincipal(hash, shared, now, last_touch);
   return PrincipalPtr(shared);
@@ -149,6 +150,7 @@ Result<PrincipalPtr> AuthService::AuthenticateSession(const std::string& cookie)
                       {now, now + int64_t{options_.session_ttl_minutes} * 60000, p.session_id});
     last_touch = now;
   }
+  p.me_json = json::serialize(PrincipalToJson(p));
   auto shared = std::make_shared<const Principal>(std::move(p));
   CachePrincipal(hash, shared, now, last_touch);
   return PrincipalPtr(shared);
