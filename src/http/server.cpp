@@ -4,6 +4,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <charconv>
 #include <mutex>
 #include <set>
@@ -164,10 +165,49 @@ class Server::Impl {
     }
   }
 
-  template <typename Body>
-  asio::awaitable<bool> Write(Conn& c, bhttp::response<Body>& res) {
+  // Writes the response head and body in one gather write. The head is
+  // formatted here rather than by Beast's generic serializer, which cost
+  // about an eighth of a small request's CPU (bench/http.sh); every field
+  // comes from this server, and values are checked for line breaks anyway.
+  asio::awaitable<bool> WriteResponse(Conn& c, const Response& resp, unsigned version, bool keep_alive,
+                                      bool head_only) {
+    std::string head;
+    head.reserve(320);
+    auto field = [&head](std::string_view name, std::string_view value) {
+      if (value.find_first_of("\r\n") != std::string_view::npos) return;
+      head.append(name).append(": ").append(value).append("\r\n");
+    };
+    head += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    head += std::to_string(resp.status);
+    head += ' ';
+    head += bhttp::obsolete_reason(static_cast<bhttp::status>(resp.status));
+    head += "\r\n";
+    field("Server", "kontor");
+    if (!resp.content_type.empty()) field("Content-Type", resp.content_type);
+    field("X-Content-Type-Options", "nosniff");
+    bool has_cache_control = false;
+    for (const auto& [k, v] : resp.headers) {
+      field(k, v);
+      has_cache_control |= k == "Cache-Control";
+    }
+    if (!has_cache_control) field("Cache-Control", "no-store");
+    if (resp.content_type.starts_with("text/html")) {
+      field("Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'");
+      field("X-Frame-Options", "DENY");
+      field("Referrer-Policy", "same-origin");
+    }
+    const bool bodyless = resp.status < 200 || resp.status == 204 || resp.status == 304;
+    if (!bodyless) field("Content-Length", std::to_string(resp.body.size()));
+    if (version == 10 && keep_alive) field("Connection", "keep-alive");
+    if (version != 10 && !keep_alive) field("Connection", "close");
+    head += "\r\n";
+    const bool send_body = !head_only && !bodyless;
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
+                                              asio::buffer(resp.body.data(), send_body ? resp.body.size() : 0)};
     c.stream.expires_after(std::chrono::seconds(options_.body_timeout_s));
-    auto [ec, n] = co_await bhttp::async_write(c.stream, res, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await asio::async_write(c.stream, buffers, asio::as_tuple(asio::use_awaitable));
     co_return !ec;
   }
 
@@ -176,15 +216,7 @@ class Server::Impl {
   asio::awaitable<void> SendError(Conn& c, int status, const std::string& detail,
                                   const std::string& client_ip) {
     Response r = dispatcher_.Reject(status, detail, client_ip);
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
-    res.set(bhttp::field::server, "kontor");
-    res.set(bhttp::field::content_type, r.content_type);
-    res.set(bhttp::field::cache_control, "no-store");
-    for (auto& [k, v] : r.headers) res.insert(k, v);
-    res.set(bhttp::field::connection, "close");
-    res.body() = r.body;
-    res.prepare_payload();
-    co_await Write(c, res);
+    co_await WriteResponse(c, r, 11, /*keep_alive=*/false, /*head_only=*/false);
   }
 
   asio::awaitable<void> Session(std::shared_ptr<Conn> conn) {
@@ -266,29 +298,9 @@ class Server::Impl {
         resp = dispatcher_.Handle(req);
       }
 
-      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), version};
-      res.set(bhttp::field::server, "kontor");
-      if (!resp.content_type.empty()) res.set(bhttp::field::content_type, resp.content_type);
-      res.set("X-Content-Type-Options", "nosniff");
-      bool has_cache_control = false;
-      for (auto& [k, v] : resp.headers) {
-        res.insert(k, v);
-        has_cache_control |= k == "Cache-Control";
-      }
-      if (!has_cache_control) res.set(bhttp::field::cache_control, "no-store");
-      if (resp.content_type.starts_with("text/html")) {
-        res.set("Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                "frame-ancestors 'none'");
-        res.set("X-Frame-Options", "DENY");
-        res.set("Referrer-Policy", "same-origin");
-      }
-      if (req.method != "HEAD") res.body() = std::move(resp.body);
-      res.keep_alive(keep_alive && !stopping_);
-      res.prepare_payload();
-      if (req.method == "HEAD") res.content_length(resp.body.size());
-      if (!co_await Write(c, res)) break;
-      if (!res.keep_alive()) break;
+      const bool keep = keep_alive && !stopping_;
+      if (!co_await WriteResponse(c, resp, version, keep, req.method == "HEAD")) break;
+      if (!keep) break;
     }
     boost::system::error_code ec;
     c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
