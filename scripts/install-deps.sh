@@ -11,7 +11,7 @@ PACKAGES=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev
-  libtomlplusplus-dev libcli11-dev libhowardhinnant-date-dev tzdata libjemalloc-dev
+  libtomlplusplus-dev libcli11-dev libhowardhinnant-date-dev tzdata libjemalloc-dev libcsv-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by tests and benchmarks
   postgresql postgresql-contrib nginx-light wrk curl ca-certificates python3 procps

@@ -6,6 +6,7 @@
 
 #include "audit/api.h"
 #include "auth/api.h"
+#include "clients/api.h"
 #include "core/log.h"
 #include "http/system_api.h"
 #include "jobs/api.h"
@@ -37,6 +38,7 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   jo.lease_ms = int64_t{config_.jobs.lease_seconds} * 1000;
   jo.poll_ms = config_.jobs.poll_ms;
   jobs_ = std::make_unique<jobs::JobService>(*db_, clock_, jo);
+  customers_ = std::make_unique<clients::CustomerService>(*db_);
 }
 
 App::~App() = default;
@@ -51,6 +53,7 @@ Status App::Init() {
   auth::RegisterRoutes(router_, *auth_);
   audit::RegisterRoutes(router_, *db_);
   jobs::RegisterRoutes(router_, *db_, *jobs_);
+  clients::RegisterRoutes(router_, *db_, *customers_);
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;

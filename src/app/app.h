@@ -6,6 +6,7 @@
 #include <string>
 
 #include "auth/auth_service.h"
+#include "clients/customers.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "http/dispatcher.h"
@@ -50,6 +51,7 @@ class App {
   const Clock& clock_;
   std::unique_ptr<auth::AuthService> auth_;
   std::unique_ptr<jobs::JobService> jobs_;
+  std::unique_ptr<clients::CustomerService> customers_;
   http::Router router_;
   http::Metrics metrics_;
   std::unique_ptr<http::StaticFiles> static_files_;

@@ -46,8 +46,11 @@ class RouteTableTest : public ::testing::TestWithParam<store::Dialect> {
     http::Request req;
     req.method = route.method;
     req.path = route.pattern;
-    for (auto [from, to] : {std::pair{"{id}", "999999"}, std::pair{"{name}", "no-such-thing"}}) {
-      for (size_t p; (p = req.path.find(from)) != std::string::npos;) req.path.replace(p, strlen(from), to);
+    // Every path parameter gets a value no resource has: ids are numeric.
+    for (size_t open; (open = req.path.find('{')) != std::string::npos;) {
+      size_t close = req.path.find('}', open);
+      std::string name = req.path.substr(open + 1, close - open - 1);
+      req.path.replace(open, close - open + 1, name == "id" ? "999999" : "no-such-thing");
     }
     req.target = req.path;
     req.client_ip = "127.0.0.1";

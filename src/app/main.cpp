@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "app/app.h"
-#include "auth/api.h"
+#include "core/validation.h"
 #include "auth/password.h"
 #include "core/log.h"
 #include "store/migrate.h"
@@ -87,7 +87,7 @@ int AdminCreate(const Common& common, const std::string& email, std::string name
   std::string password;
   std::getline(std::cin, password);
   while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-  if (!auth::LooksLikeEmail(email)) return Fail(Status::Validation({{"email", "must be an email address"}}));
+  if (!LooksLikeEmail(email)) return Fail(Status::Validation({{"email", "must be an email address"}}));
   auto app = OpenApp(common);
   if (!app.ok()) return Fail(app.status());
   if (name.empty()) name = email.substr(0, email.find('@'));

@@ -1,5 +1,6 @@
 #include "auth/api.h"
 
+#include "core/validation.h"
 #include "http/params.h"
 
 namespace kontor::auth {
@@ -285,16 +286,6 @@ Result<Response> RevokeToken(AuthService& s, Request& req) {
 }
 
 }  // namespace
-
-bool LooksLikeEmail(const std::string& s) {
-  auto at = s.find('@');
-  if (at == std::string::npos || at == 0 || at != s.rfind('@') || at + 1 >= s.size()) return false;
-  if (s.find('.', at) == std::string::npos || s.back() == '.') return false;
-  for (unsigned char c : s) {
-    if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';') return false;
-  }
-  return true;
-}
 
 void RegisterRoutes(http::Router& router, AuthService& s) {
   using auth::Component;

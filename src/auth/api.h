@@ -8,7 +8,4 @@ namespace kontor::auth {
 // /v1/auth/*, /v1/me, /v1/users, /v1/roles, /v1/tokens.
 void RegisterRoutes(http::Router& router, AuthService& service);
 
-// Shared with other modules that accept an email address.
-bool LooksLikeEmail(const std::string& s);
-
 }  // namespace kontor::auth

@@ -31,6 +31,11 @@ bool IsJsonContentType(std::string_view ct) {
   return lower == "application/json" || (lower.size() > 5 && lower.ends_with("+json"));
 }
 
+bool IsNdjsonContentType(std::string_view ct) {
+  std::string_view base = ct.substr(0, ct.find(';'));
+  return base == "application/x-ndjson" || base == "application/ndjson";
+}
+
 // Many clients send "{}" with every POST; for a route without a body that is
 // the same as nothing.
 bool IsEmptyBody(std::string_view body) {
@@ -66,6 +71,7 @@ Dispatcher::Dispatcher(Router& router, Authenticator& auth, Metrics& metrics, co
   for (const Route& r : router_.routes()) {
     metric_slot_[&r] = metrics_.AddRoute(r.method, r.pattern);
     any_blocking_ |= r.blocking && r.method != "GET";
+    largest_body_limit_ = std::max(largest_body_limit_, r.max_body_bytes);
   }
 }
 
@@ -150,6 +156,12 @@ Response Dispatcher::Handle(Request& req) {
   return resp;
 }
 
+uint64_t Dispatcher::BodyLimit(std::string_view method, std::string_view target, uint64_t def) const {
+  if (largest_body_limit_ == 0) return def;
+  Router::Match m = router_.Find(method, target.substr(0, target.find('?')));
+  return m.route && m.route->max_body_bytes ? m.route->max_body_bytes : def;
+}
+
 bool Dispatcher::IsBlocking(const Request& req) const {
   if (!any_blocking_ || req.method == "GET" || req.method == "HEAD") return false;
   std::string_view path = req.target;
@@ -192,7 +204,8 @@ Response Dispatcher::HandleRouted(Request& req, const Router::Match& m) {
     }
   }
   if (!route.request_schema.is_null() && !req.body.empty() &&
-      !IsJsonContentType(req.Header("content-type"))) {
+      !IsJsonContentType(req.Header("content-type")) &&
+      !(route.ndjson && IsNdjsonContentType(req.Header("content-type")))) {
     return Problem(415, "", "send the body as application/json", req);
   }
   if (route.request_schema.is_null() && IsMutating(req.method) && !IsEmptyBody(req.body)) {

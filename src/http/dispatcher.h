@@ -35,6 +35,9 @@ class Dispatcher {
   // Never throws; every failure becomes a problem+json response. Parses
   // req.target into path and query.
   Response Handle(Request& req);
+  // The body limit of the route `target` names (Route::max_body_bytes), else `def`.
+  uint64_t BodyLimit(std::string_view method, std::string_view target, uint64_t def) const;
+  uint64_t LargestBodyLimit() const { return largest_body_limit_; }
   // Whether Handle(req) should run off the event loop (Route::blocking).
   bool IsBlocking(const Request& req) const;
   // The answer to a request the transport could not parse or accept (400,
@@ -52,7 +55,8 @@ class Dispatcher {
   DispatcherOptions options_;
   const StaticFiles* static_files_;
   std::unordered_map<const Route*, int> metric_slot_;
-  bool any_blocking_ = false;  // a mutating route runs on the blocking pool
+  bool any_blocking_ = false;
+  uint64_t largest_body_limit_ = 0;  // a mutating route runs on the blocking pool
 
   struct Bucket {
     double tokens;

@@ -51,6 +51,10 @@ struct Route {
   // handlers that take milliseconds of CPU (password hashing), so they do not
   // stall the other connections of that loop.
   bool blocking = false;
+  // Larger bodies than the server default (bulk routes); 0 = the default.
+  uint64_t max_body_bytes = 0;
+  // Also accepts application/x-ndjson (one JSON value per line).
+  bool ndjson = false;
 };
 
 // Marks a route as one that runs on the blocking pool (Route::blocking).

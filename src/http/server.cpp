@@ -232,7 +232,9 @@ class Server::Impl {
     while (!stopping_) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(options_.max_header_bytes);
-      parser.body_limit(options_.max_body_bytes);
+      // The largest limit any route has; narrowed to the route's own once the
+      // head says which route it is.
+      parser.body_limit(std::max<uint64_t>(options_.max_body_bytes, dispatcher_.LargestBodyLimit()));
       if (!first && buffer.size() == 0) {
         // Between requests the idle timeout applies until the first byte of
         // the next one; from then on the client has header_timeout_s to send
@@ -251,6 +253,16 @@ class Server::Impl {
       auto [ec, n] = co_await bhttp::async_read_header(c.stream, buffer, parser,
                                                        asio::as_tuple(asio::use_awaitable));
       c.idle = false;
+      uint64_t body_limit = options_.max_body_bytes;
+      if (!ec) {
+        auto& head = parser.get();
+        body_limit = dispatcher_.BodyLimit(head.method_string(), head.target(), options_.max_body_bytes);
+        if (parser.content_length() && *parser.content_length() > body_limit) {
+          ec = bhttp::error::body_limit;
+        } else {
+          parser.body_limit(body_limit);
+        }
+      }
       if (!ec) {
         // The whole request (body included) must arrive within the body timeout.
         c.stream.expires_after(std::chrono::seconds(options_.body_timeout_s));
@@ -263,7 +275,7 @@ class Server::Impl {
         break;
       }
       if (ec == bhttp::error::body_limit) {
-        co_await SendError(c, 413, "the body exceeds " + std::to_string(options_.max_body_bytes) + " bytes", client_ip);
+        co_await SendError(c, 413, "the body exceeds " + std::to_string(body_limit) + " bytes", client_ip);
         break;
       }
       if (ec == bhttp::error::header_limit) {

@@ -3,7 +3,7 @@
 // its own transaction, and recorded in schema_migrations.
 //
 // The files use a small dialect layer: {{id}} is an auto-increment primary
-// key; blocks between "-- @sqlite" / "-- @postgres" and "-- @end" apply to one
+// key, {{json}} a JSON document column (TEXT / JSONB); blocks between "-- @sqlite" / "-- @postgres" and "-- @end" apply to one
 // database only.
 #pragma once
 

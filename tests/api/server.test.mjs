@@ -39,6 +39,12 @@ const ROUTES = {
   'POST /v1/jobs/{id}/cancel': 'admin:write',
   'GET /v1/job-kinds': 'admin:read',
   'GET /v1/schedules': 'admin:read',
+  'POST /v1/customers/batch': 'customers:write',
+  'GET /v1/customers': 'customers:read',
+  'PUT /v1/customers/{external_id}': 'customers:write',
+  'GET /v1/customers/{external_id}': 'customers:read',
+  'DELETE /v1/customers/{external_id}': 'customers:write',
+  'GET /v1/changes': 'customers:read',
 };
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];

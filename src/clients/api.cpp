@@ -1,0 +1,239 @@
+#include "clients/api.h"
+
+#include "clients/changes.h"
+#include "http/params.h"
+
+namespace kontor::clients {
+namespace {
+
+using http::Access;
+using http::Request;
+using http::Response;
+
+constexpr size_t kMaxBatchItems = 10000;
+constexpr uint64_t kMaxBatchBytes = 64ull << 20;
+
+const char* kCustomerSchema = R"({"type":"object","properties":{
+  "id":{"type":"string"},"external_id":{"type":"string"},
+  "type":{"enum":["individual","sole_proprietor","company"]},"salutation":{"type":["string","null"]},
+  "first_name":{"type":["string","null"]},"last_name":{"type":["string","null"]},
+  "company_name":{"type":["string","null"]},"email":{"type":["string","null"],"format":"email"},
+  "phone":{"type":["string","null"],"description":"E.164"},"language":{"type":["string","null"]},
+  "country":{"type":["string","null"]},"time_zone":{"type":["string","null"]},
+  "status":{"enum":["active","inactive","erased"]},"attributes":{"type":"object"},
+  "tags":{"type":"array","items":{"type":"string"}},
+  "consent":{"type":"object","additionalProperties":{"type":"object","properties":{
+    "status":{"enum":["granted","withdrawn"]},"source":{"type":"string"},"at":{"type":"string"}}}},
+  "version":{"type":"integer"},"created_at":{"type":"string"},"updated_at":{"type":"string"},
+  "erased_at":{"type":["string","null"]}}})";
+
+const char* kCustomerInputSchema = R"({"type":"object","additionalProperties":false,"properties":{
+  "external_id":{"type":"string"},"type":{"enum":["individual","sole_proprietor","company"]},
+  "salutation":{"type":["string","null"]},"first_name":{"type":["string","null"]},
+  "last_name":{"type":["string","null"]},"company_name":{"type":["string","null"]},
+  "email":{"type":["string","null"]},"phone":{"type":["string","null"]},
+  "language":{"type":["string","null"]},"country":{"type":["string","null"]},
+  "time_zone":{"type":["string","null"]},"status":{"enum":["active","inactive"]},
+  "attributes":{"type":"object"},"tags":{"type":"array","items":{"type":"string"}},
+  "consent":{"type":"object"}}})";
+
+Response CustomerResponse(int status, const Customer& c) {
+  Response r = http::JsonResponse(status, CustomerToJson(c));
+  r.SetHeader("ETag", "\"" + std::to_string(c.version) + "\"");
+  return r;
+}
+
+Result<std::string> PathExternalId(const Request& req) {
+  const std::string& id = req.PathParam("external_id");
+  if (!ValidateExternalId(id).ok()) return Status::NotFound("no customer " + id);
+  return id;
+}
+
+// The items of a batch body: a JSON array, or NDJSON (one object a line).
+Result<std::vector<json::value>> BatchItems(const Request& req) {
+  std::vector<json::value> items;
+  std::string_view ct = req.Header("content-type");
+  const bool ndjson = ct.starts_with("application/x-ndjson") || ct.starts_with("application/ndjson");
+  json::parse_options opt;
+  opt.max_depth = 32;
+  if (!ndjson) {
+    std::error_code ec;
+    json::value v = json::parse(req.body, ec, {}, opt);
+    if (ec) return Status::InvalidArgument("malformed JSON: " + ec.message());
+    if (!v.is_array()) return Status::Validation({{"body", "must be a JSON array of customers"}});
+    for (auto& item : v.as_array()) items.push_back(std::move(item));
+  } else {
+    size_t line_no = 0, pos = 0;
+    while (pos < req.body.size()) {
+      size_t end = req.body.find('\n', pos);
+      if (end == std::string::npos) end = req.body.size();
+      std::string_view line(req.body.data() + pos, end - pos);
+      pos = end + 1;
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      std::error_code ec;
+      json::value v = json::parse(line, ec, {}, opt);
+      if (ec) {
+        // Kept as a string so its result can name the line.
+        items.emplace_back(json::string("\x01line " + std::to_string(line_no) + ": " + ec.message()));
+        continue;
+      }
+      items.push_back(std::move(v));
+    }
+  }
+  if (items.size() > kMaxBatchItems) {
+    return Status::Validation({{"body", "at most " + std::to_string(kMaxBatchItems) + " customers per call"}});
+  }
+  return items;
+}
+
+Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) {
+  if (req.body.empty()) return Status::InvalidArgument("a JSON array or NDJSON body is required");
+  ASSIGN_OR_RETURN(std::vector<json::value> items, BatchItems(req));
+  const audit::Actor actor = req.Actor();
+  json::array results(items.size());
+  int64_t created = 0, updated = 0, unchanged = 0, failed = 0;
+  // One transaction for the call, a savepoint per item: a failing item rolls
+  // back only itself, and the good ones commit together.
+  RETURN_IF_ERROR(db.Transact([&](store::Connection& c) -> Status {
+    created = updated = unchanged = failed = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string prefix = "items[" + std::to_string(i) + "].";
+      json::object result{{"index", static_cast<int64_t>(i)}};
+      auto fail = [&](const Status& st) {
+        ++failed;
+        json::array errors;
+        for (const auto& f : st.fields()) errors.push_back({{"field", f.field}, {"message", f.message}});
+        if (errors.empty()) errors.push_back({{"field", prefix.substr(0, prefix.size() - 1)}, {"message", st.message()}});
+        result["status"] = "error";
+        result["errors"] = std::move(errors);
+      };
+      const json::value& item = items[i];
+      if (item.is_string() && item.get_string().starts_with("\x01")) {
+        fail(Status::InvalidArgument(std::string(item.get_string().subview(1))));
+      } else if (!item.is_object()) {
+        fail(Status::Validation({{prefix.substr(0, prefix.size() - 1), "must be a JSON object"}}));
+      } else {
+        auto in = ParseCustomer(item.get_object(), std::nullopt, actor.now_ms, prefix);
+        if (!in.ok()) {
+          fail(in.status());
+        } else {
+          result["external_id"] = in->external_id;
+          RETURN_IF_ERROR(c.ExecuteScript("SAVEPOINT batch_item"));
+          auto up = svc.Upsert(c, actor, *in, std::nullopt);
+          if (up.ok()) {
+            RETURN_IF_ERROR(c.ExecuteScript("RELEASE SAVEPOINT batch_item"));
+            result["status"] = up->created ? "created" : up->changed ? "updated" : "unchanged";
+            result["version"] = up->customer.version;
+            ++(up->created ? created : up->changed ? updated : unchanged);
+          } else {
+            RETURN_IF_ERROR(c.ExecuteScript("ROLLBACK TO SAVEPOINT batch_item"));
+            if (up.status().code() == StatusCode::kUnavailable || up.status().code() == StatusCode::kInternal) {
+              return up.status();  // the database, not the item: retry or fail the call
+            }
+            fail(up.status());
+          }
+        }
+      }
+      results[i] = std::move(result);
+    }
+    return Status::Ok();
+  }));
+  return http::JsonResponse(200, json::object{{"created", created}, {"updated", updated},
+                                              {"unchanged", unchanged}, {"failed", failed},
+                                              {"items", std::move(results)}});
+}
+
+}  // namespace
+
+void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& svc) {
+  const auto kCustomers = auth::Component::kCustomers;
+  // Literal paths first: /v1/customers/batch must not be taken for an id.
+  router.Add({"POST", "/v1/customers/batch", Access::Write(kCustomers),
+              [&db, &svc](Request& req) { return Batch(db, svc, req); }, "customers",
+              "Create or update up to 10,000 customers (JSON array or NDJSON); per-item results",
+              json::parse(R"({"type":"array","maxItems":10000,"items":{"type":"object"}})"),
+              json::parse(R"({"type":"object","properties":{"created":{"type":"integer"},"updated":{"type":"integer"},
+                "unchanged":{"type":"integer"},"failed":{"type":"integer"},"items":{"type":"array"}}})"),
+              200, {}, "application/json", false, kMaxBatchBytes, true});
+
+  router.Add({"GET", "/v1/customers", Access::Read(kCustomers),
+              [&svc](Request& req) -> Result<Response> {
+                RETURN_IF_ERROR(http::OnlyQueryParams(
+                    req, {"q", "tag", "status", "list", "updated_since", "cursor", "limit"}));
+                CustomerService::Filter f;
+                f.q = req.Query("q");
+                f.tag = req.Query("tag");
+                f.status = req.Query("status");
+                if (f.status && *f.status != "active" && *f.status != "inactive" && *f.status != "erased") {
+                  return Status::BadParameter("status", "must be active, inactive or erased");
+                }
+                f.list_key = req.Query("list");
+                ASSIGN_OR_RETURN(f.updated_since, http::TimeParam(req, "updated_since"));
+                ASSIGN_OR_RETURN(f.after_id, http::CursorParam(req));
+                ASSIGN_OR_RETURN(f.limit, http::LimitParam(req, 50, 1000));
+                ASSIGN_OR_RETURN(auto page, svc.List(f));
+                json::array items;
+                for (const auto& c : page.first) items.push_back(CustomerToJson(c));
+                return http::JsonResponse(200, json::object{{"items", std::move(items)},
+                                                            {"next_cursor", http::CursorOrNull(page.second)}});
+              },
+              "customers", "Search and page customers", nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
+              200,
+              {{"q", "email, name, company or exact external id"}, {"tag", "has this tag"},
+               {"status", "active, inactive or erased"}, {"list", "member of this list (key)"},
+               {"updated_since", "RFC 3339"}, {"cursor", "next_cursor of the previous page"},
+               {"limit", "1-1000", "integer"}}});
+
+  router.Add({"PUT", "/v1/customers/{external_id}", Access::Write(kCustomers),
+              [&svc](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
+                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+                ASSIGN_OR_RETURN(CustomerInput in, ParseCustomer(body, id, req.now_ms));
+                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+                ASSIGN_OR_RETURN(UpsertResult r, svc.Upsert(req.Actor(), in, if_match));
+                return CustomerResponse(r.created ? 201 : 200, r.customer);
+              },
+              "customers", "Create or update a customer by the upstream system's id (idempotent)",
+              json::parse(kCustomerInputSchema), json::parse(kCustomerSchema)});
+
+  router.Add({"GET", "/v1/customers/{external_id}", Access::Read(kCustomers),
+              [&svc](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
+                ASSIGN_OR_RETURN(Customer c, svc.Get(id));
+                return CustomerResponse(200, c);
+              },
+              "customers", "Get a customer", nullptr, json::parse(kCustomerSchema)});
+
+  router.Add({"DELETE", "/v1/customers/{external_id}", Access::Write(kCustomers),
+              [&svc](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
+                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+                RETURN_IF_ERROR(svc.Erase(req.Actor(), id, if_match).status());
+                return http::NoContent();
+              },
+              "customers", "Erase a customer: personal data anonymized, the record and audit trail kept",
+              nullptr, nullptr, 204});
+
+  router.Add({"GET", "/v1/changes", Access::Read(kCustomers),
+              [&db](Request& req) -> Result<Response> {
+                RETURN_IF_ERROR(http::OnlyQueryParams(req, {"since", "limit"}));
+                int64_t since = 0;
+                if (auto s = req.Query("since"); s && !s->empty()) {
+                  char* end = nullptr;
+                  long long v = std::strtoll(s->c_str(), &end, 10);
+                  if (*end != '\0' || v < 0) return Status::BadParameter("since", "must be a cursor this API returned");
+                  since = v;
+                }
+                ASSIGN_OR_RETURN(int limit, http::LimitParam(req, 100, 1000));
+                ASSIGN_OR_RETURN(ChangePage page, ReadChanges(db, since, limit));
+                return http::JsonResponse(200, json::object{{"items", std::move(page.items)},
+                                                            {"next_cursor", std::to_string(page.next_cursor)}});
+              },
+              "changes", "The change feed since a cursor, oldest first", nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":"string"}}})"),
+              200, {{"since", "next_cursor of the previous call; 0 or absent for the beginning"}, {"limit", "1-1000", "integer"}}});
+}
+
+}  // namespace kontor::clients

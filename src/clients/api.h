@@ -1,0 +1,11 @@
+#pragma once
+
+#include "clients/customers.h"
+#include "http/router.h"
+
+namespace kontor::clients {
+
+// /v1/customers, /v1/customers/batch, /v1/changes.
+void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& customers);
+
+}  // namespace kontor::clients

@@ -1,0 +1,33 @@
+// The change feed: every create, update and delete of client-hub records is
+// appended here in the same transaction as the change, so a downstream
+// system can sync incrementally from a cursor and resume after a break.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/json.h"
+#include "store/database.h"
+
+namespace kontor::clients {
+
+struct Change {
+  std::string entity;  // customer | subscription | list_membership | device | product | list
+  std::string key;     // the record's external key
+  std::string op;      // create | update | delete
+  std::optional<int64_t> version;
+  json::value data;    // the record after the change (null for deletes)
+};
+
+// REQUIRES: inside the transaction that makes the change. On PostgreSQL it
+// takes a transaction-scoped advisory lock first, so sequence numbers are
+// handed out in commit order and a reader never skips a row that commits late.
+Status RecordChange(store::Connection& c, int64_t now_ms, const Change& change);
+
+struct ChangePage {
+  json::array items;   // {"seq","entity","key","op","version","at","data"}
+  int64_t next_cursor; // pass back as `since`; equals `since` when nothing new
+};
+Result<ChangePage> ReadChanges(store::Database& db, int64_t since, int limit);
+
+}  // namespace kontor::clients

@@ -1,0 +1,94 @@
+// Customers of the client hub: the real-time create-or-update path upstream
+// systems use, reads, search, and erasure. Every change commits with its
+// change-feed row and its audit row.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "core/json.h"
+#include "store/database.h"
+
+namespace kontor::clients {
+
+struct Consent {
+  std::string status;  // granted | withdrawn
+  std::string source;
+  int64_t at = 0;
+  bool operator==(const Consent&) const = default;
+};
+
+// The fields an upstream system sets. PUT replaces all of them; consent is
+// merged per channel (a channel not named keeps its state).
+struct CustomerInput {
+  std::string external_id;
+  std::string type = "individual";
+  std::optional<std::string> salutation, first_name, last_name, company_name, email, phone,
+      language, country, time_zone;
+  std::string status = "active";
+  json::object attributes;
+  std::vector<std::string> tags;  // sorted, unique
+  std::map<std::string, Consent> consent;
+};
+
+struct Customer {
+  int64_t id = 0;
+  CustomerInput data;
+  int64_t version = 0, created_at = 0, updated_at = 0;
+  std::optional<int64_t> erased_at;
+};
+
+json::object CustomerToJson(const Customer& c);
+
+// Parses and validates a PUT body (or one batch item). `external_id` comes
+// from the path, or from the body for batch items. Errors name fields, under
+// `prefix` ("items[3].").
+Result<CustomerInput> ParseCustomer(const json::object& body, std::optional<std::string> external_id,
+                                    int64_t now_ms, const std::string& prefix = "");
+Status ValidateExternalId(const std::string& id, const std::string& field = "external_id");
+
+struct UpsertResult {
+  Customer customer;
+  bool created = false;
+  bool changed = false;  // false: the stored customer already matched
+};
+
+class CustomerService {
+ public:
+  explicit CustomerService(store::Database& db) : db_(db) {}
+
+  // Create-or-update by external id inside `c`'s transaction. `if_match`
+  // (a version) must equal the stored version when given; a new customer
+  // with If-Match is a conflict too.
+  Result<UpsertResult> Upsert(store::Connection& c, const audit::Actor& actor, const CustomerInput& in,
+                              std::optional<int64_t> if_match);
+  Result<UpsertResult> Upsert(const audit::Actor& actor, const CustomerInput& in,
+                              std::optional<int64_t> if_match);
+  Result<Customer> Get(const std::string& external_id);
+  // Anonymizes personal data, drops tags, consent and list memberships,
+  // detaches devices; keeps the record (status "erased") and the audit trail.
+  Result<Customer> Erase(const audit::Actor& actor, const std::string& external_id,
+                         std::optional<int64_t> if_match);
+
+  struct Filter {
+    std::optional<std::string> q, tag, status;
+    std::optional<int64_t> updated_since;
+    std::optional<std::string> list_key;
+    std::optional<std::string> segment_where;  // compiled segment over alias c
+    store::Params segment_params;
+    std::optional<int64_t> after_id;
+    int limit = 50;
+  };
+  Result<std::pair<std::vector<Customer>, std::optional<int64_t>>> List(const Filter& f);
+
+ private:
+  Result<std::optional<Customer>> Load(store::Connection& c, const std::string& external_id, bool for_update);
+  Status LoadDetails(store::Connection& c, Customer* cu);
+
+  store::Database& db_;
+};
+
+}  // namespace kontor::clients
