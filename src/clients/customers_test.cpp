@@ -1,0 +1,156 @@
+// Customers and the change feed, on SQLite and (with KONTOR_TEST_PG_URL) PostgreSQL.
+#include "clients/customers.h"
+
+#include <gtest/gtest.h>
+
+#include "clients/changes.h"
+#include "store/test_db.h"
+
+namespace kontor::clients {
+namespace {
+
+class CustomersTest : public ::testing::TestWithParam<store::Dialect> {
+ protected:
+  void SetUp() override {
+    auto t = store::TestDatabase::Create(GetParam());
+    if (!t.ok() && t.status().code() == StatusCode::kFailedPrecondition) GTEST_SKIP();
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    t_ = std::move(t).value();
+    svc_ = std::make_unique<CustomerService>(t_->db());
+  }
+  audit::Actor Actor() { return audit::Actor::System("test", now_); }
+  CustomerInput Parse(const char* json, std::optional<std::string> id = std::nullopt) {
+    auto body = ParseJsonObject(json);
+    EXPECT_TRUE(body.ok());
+    auto in = ParseCustomer(*body, id, now_);
+    EXPECT_TRUE(in.ok()) << in.status().ToString();
+    return in.ok() ? *in : CustomerInput{};
+  }
+  int64_t Count(const char* sql) { return (*t_->db().QueryRow(sql))->Int(0); }
+
+  int64_t now_ = 1'800'000'000'000;
+  std::unique_ptr<store::TestDatabase> t_;
+  std::unique_ptr<CustomerService> svc_;
+};
+
+TEST_P(CustomersTest, UpsertIsIdempotentAndVersioned) {
+  const char* body = R"({"first_name":"Anna","email":"anna@example.com","tags":["vip","b","vip"],
+                         "attributes":{"risk":3},"consent":{"email":{"status":"granted","source":"form"}}})";
+  auto first = svc_->Upsert(Actor(), Parse(body, "C-1"), std::nullopt);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->customer.version, 1);
+  EXPECT_EQ(first->customer.data.tags, (std::vector<std::string>{"b", "vip"}));
+
+  now_ += 1000;
+  auto again = svc_->Upsert(Actor(), Parse(body, "C-1"), std::nullopt);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(again->customer.version, 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM changes"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'customer.%'"), 1);
+
+  auto changed = svc_->Upsert(Actor(), Parse(R"({"first_name":"Anne"})", "C-1"), int64_t{1});
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->customer.version, 2);
+  // Consent of channels not named is kept; tags are replaced.
+  EXPECT_EQ(changed->customer.data.consent.at("email").status, "granted");
+  EXPECT_TRUE(changed->customer.data.tags.empty());
+
+  auto stale = svc_->Upsert(Actor(), Parse(R"({"first_name":"X"})", "C-1"), int64_t{1});
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
+}
+
+TEST_P(CustomersTest, ValidationNamesFields) {
+  auto body = ParseJsonObject(R"({"email":"x","phone":"0301234","language":"DE","country":"Germany",
+                                  "time_zone":"Nowhere/City","type":"robot","attributes":[],"tags":[""],
+                                  "consent":{"email":{"status":"maybe"}},"bogus":1})");
+  auto in = ParseCustomer(*body, std::string("C-9"), now_, "items[0].");
+  ASSERT_EQ(in.status().code(), StatusCode::kValidation);
+  std::set<std::string> fields;
+  for (const auto& f : in.status().fields()) fields.insert(f.field);
+  for (const char* f : {"items[0].email", "items[0].phone", "items[0].language", "items[0].country",
+                        "items[0].time_zone", "items[0].type", "items[0].attributes", "items[0].tags[0]",
+                        "items[0].consent.email.status", "items[0].bogus"}) {
+    EXPECT_TRUE(fields.count(f)) << f;
+  }
+  EXPECT_FALSE(ValidateExternalId("a b").ok());
+  EXPECT_TRUE(ValidateExternalId("crm:4711-A").ok());
+}
+
+TEST_P(CustomersTest, ErasureAnonymizesAndKeepsTheRecord) {
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Anna","email":"anna@example.com","tags":["t"]})", "C-2"),
+                           std::nullopt).ok());
+  auto erased = svc_->Erase(Actor(), "C-2", std::nullopt);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_FALSE(erased->data.email);
+  EXPECT_FALSE(erased->data.first_name);
+  EXPECT_TRUE(erased->erased_at);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM customer_tags"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM customers WHERE email IS NOT NULL"), 0);
+  // The erasure's audit entry holds no personal data.
+  auto row = t_->db().QueryRow("SELECT after_json FROM audit_log WHERE action = 'customer.erase'");
+  EXPECT_EQ((*row)->Str(0).find("anna"), std::string::npos);
+  // Updating an erased customer is refused; erasing twice is a no-op.
+  EXPECT_EQ(svc_->Upsert(Actor(), Parse(R"({"first_name":"Anna"})", "C-2"), std::nullopt).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(svc_->Erase(Actor(), "C-2", std::nullopt).ok());
+  EXPECT_EQ(svc_->Erase(Actor(), "nobody", std::nullopt).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(CustomersTest, ChangeFeedIsOrderedAndResumable) {
+  for (int i = 0; i < 5; ++i) {
+    std::string id = "F-" + std::to_string(i);
+    ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"F"})", id), std::nullopt).ok());
+  }
+  ASSERT_TRUE(svc_->Erase(Actor(), "F-0", std::nullopt).ok());
+  auto page1 = ReadChanges(t_->db(), 0, 4);
+  ASSERT_TRUE(page1.ok());
+  ASSERT_EQ(page1->items.size(), 4u);
+  auto page2 = ReadChanges(t_->db(), page1->next_cursor, 4);
+  ASSERT_EQ(page2->items.size(), 2u);
+  EXPECT_EQ(page2->items[1].at("op"), "delete");
+  EXPECT_EQ(page2->items[1].at("key"), "F-0");
+  auto page3 = ReadChanges(t_->db(), page2->next_cursor, 4);
+  EXPECT_TRUE(page3->items.empty());
+  EXPECT_EQ(page3->next_cursor, page2->next_cursor);
+}
+
+TEST_P(CustomersTest, ListFiltersAndPages) {
+  for (int i = 0; i < 7; ++i) {
+    std::string id = "L-" + std::to_string(i);
+    std::string body = std::string(R"({"last_name":"Name)") + std::to_string(i) + R"(","tags":[)" +
+                       (i % 2 ? R"("odd")" : "") + "]}";
+    ASSERT_TRUE(svc_->Upsert(Actor(), Parse(body.c_str(), id), std::nullopt).ok());
+  }
+  CustomerService::Filter f;
+  f.tag = "odd";
+  auto odd = svc_->List(f);
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(odd->first.size(), 3u);
+  CustomerService::Filter pf;
+  pf.limit = 3;
+  std::vector<std::string> seen;
+  for (;;) {
+    auto page = svc_->List(pf);
+    ASSERT_TRUE(page.ok());
+    for (const auto& c : page->first) seen.push_back(c.data.external_id);
+    if (!page->second) break;
+    pf.after_id = page->second;
+  }
+  EXPECT_EQ(seen.size(), 7u);
+  CustomerService::Filter q;
+  q.q = "name3";
+  EXPECT_EQ(svc_->List(q)->first.size(), 1u);
+  q.q = "%";
+  EXPECT_EQ(svc_->List(q)->first.size(), 0u);  // a literal percent, not a wildcard
+}
+
+INSTANTIATE_TEST_SUITE_P(Drivers, CustomersTest,
+                         ::testing::Values(store::Dialect::kSqlite, store::Dialect::kPostgres),
+                         [](const auto& info) {
+                           return info.param == store::Dialect::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+}  // namespace
+}  // namespace kontor::clients

@@ -1,0 +1,158 @@
+// The client hub's sync API through the running binary: create-or-update by
+// external id, If-Match, validation, batch (JSON and NDJSON), the change feed,
+// erasure and permissions.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { DB_KIND, assertCleanLog, startServer } from './lib/harness.mjs';
+
+let srv;
+
+const ANNA = {
+  type: 'individual', salutation: 'Frau', first_name: 'Anna', last_name: 'Berg',
+  email: 'anna@example.com', phone: '+4930123456', language: 'de', country: 'DE',
+  time_zone: 'Europe/Berlin', attributes: { risk: 3, segment: 'gold' }, tags: ['vip'],
+  consent: { email: { status: 'granted', source: 'signup' } },
+};
+
+describe(`customers (${DB_KIND})`, { timeout: 180000 }, () => {
+  before(async () => {
+    srv = await startServer();
+  });
+  after(async () => {
+    await srv?.close();
+  });
+
+  test('PUT creates (201), repeats without a change (200, same version), updates with If-Match', async () => {
+    let r = await srv.api('PUT', '/v1/customers/crm-1', { body: ANNA });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.version, 1);
+    assert.equal(r.headers.get('etag'), '"1"');
+    assert.deepEqual(r.json.tags, ['vip']);
+    assert.equal(r.json.consent.email.status, 'granted');
+
+    r = await srv.api('PUT', '/v1/customers/crm-1', { body: ANNA });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.version, 1, 'an identical PUT changes nothing');
+
+    r = await srv.api('PUT', '/v1/customers/crm-1', { body: { ...ANNA, last_name: 'Berg-Ost' }, headers: { 'if-match': '"1"' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.version, 2);
+    r = await srv.api('PUT', '/v1/customers/crm-1', { body: { ...ANNA, last_name: 'X' }, headers: { 'if-match': '"1"' } });
+    assert.equal(r.status, 409, 'a stale If-Match is a conflict');
+
+    r = await srv.api('GET', '/v1/customers/crm-1');
+    assert.equal(r.status, 200);
+    assert.equal(r.json.last_name, 'Berg-Ost');
+    assert.equal((await srv.api('GET', '/v1/customers/nobody')).status, 404);
+  });
+
+  test('invalid email, phone, enum, zone and unknown fields → 422 naming each, nothing written', async () => {
+    const r = await srv.api('PUT', '/v1/customers/crm-bad', {
+      body: { email: 'no-at', phone: '030 123', type: 'robot', time_zone: 'Mars/Olympus', country: 'Germany', shoe_size: 44 },
+    });
+    assert.equal(r.status, 422, r.text);
+    const fields = r.json.errors.map((e) => e.field).sort();
+    assert.deepEqual(fields, ['country', 'email', 'phone', 'shoe_size', 'time_zone', 'type']);
+    assert.equal((await srv.api('GET', '/v1/customers/crm-bad')).status, 404);
+    assert.equal((await srv.api('PUT', '/v1/customers/has%20space', { body: {} })).status, 404);
+  });
+
+  test('batch: good items applied, bad ones reported per item (JSON array and NDJSON)', async () => {
+    let r = await srv.api('POST', '/v1/customers/batch', {
+      body: [
+        { external_id: 'b-1', email: 'b1@example.com' },
+        { external_id: 'b-2', email: 'not-an-email' },
+        { external_id: 'b-3', first_name: 'Drei', tags: ['x'] },
+        'not an object',
+      ],
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.created, 2);
+    assert.equal(r.json.failed, 2);
+    assert.equal(r.json.items[1].status, 'error');
+    assert.equal(r.json.items[1].errors[0].field, 'items[1].email');
+    assert.equal((await srv.api('GET', '/v1/customers/b-2')).status, 404);
+    assert.equal((await srv.api('GET', '/v1/customers/b-3')).status, 200);
+
+    const ndjson = '{"external_id":"b-1","email":"b1@example.com"}\n{"external_id":"b-4"}\n{broken\n';
+    r = await srv.api('POST', '/v1/customers/batch', { body: ndjson, raw: true, headers: { 'content-type': 'application/x-ndjson' } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.items.map((i) => i.status), ['unchanged', 'created', 'error']);
+    assert.match(r.json.items[2].errors[0].message, /line 3/);
+
+    r = await srv.api('POST', '/v1/customers/batch', { body: { not: 'an array' } });
+    assert.equal(r.status, 422);
+    const tooMany = Array.from({ length: 10001 }, (_, i) => ({ external_id: `t-${i}` }));
+    r = await srv.api('POST', '/v1/customers/batch', { body: tooMany });
+    assert.equal(r.status, 422, 'more than 10,000 items are refused whole');
+  });
+
+  test('the change feed lists creates, updates and deletes in order and resumes from a cursor', async () => {
+    let r = await srv.api('GET', '/v1/changes?since=0&limit=1000');
+    assert.equal(r.status, 200);
+    const all = r.json.items;
+    assert.ok(all.length >= 5);
+    const seqs = all.map((c) => Number(c.seq));
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.ok(all.some((c) => c.key === 'crm-1' && c.op === 'update' && c.version === 2));
+
+    const cursor = r.json.next_cursor;
+    r = await srv.api('GET', `/v1/changes?since=${cursor}`);
+    assert.deepEqual(r.json.items, []);
+    assert.equal(r.json.next_cursor, cursor);
+
+    assert.equal((await srv.api('DELETE', '/v1/customers/b-3')).status, 204);
+    r = await srv.api('GET', `/v1/changes?since=${cursor}`);
+    assert.equal(r.json.items.length, 1);
+    assert.equal(r.json.items[0].op, 'delete');
+    assert.equal(r.json.items[0].key, 'b-3');
+    assert.equal((await srv.api('GET', '/v1/changes?since=abc')).status, 400);
+  });
+
+  test('erasure anonymizes, keeps the record and the audit trail', async () => {
+    let r = await srv.api('DELETE', '/v1/customers/crm-1');
+    assert.equal(r.status, 204);
+    r = await srv.api('GET', '/v1/customers/crm-1');
+    assert.equal(r.json.status, 'erased');
+    for (const k of ['first_name', 'last_name', 'email', 'phone']) assert.equal(r.json[k], null, k);
+    assert.deepEqual(r.json.tags, []);
+    r = await srv.api('GET', '/v1/audit?resource_type=customer&resource_id=crm-1');
+    assert.deepEqual(r.json.items.map((e) => e.action), ['customer.erase', 'customer.update', 'customer.create']);
+    assert.ok(!JSON.stringify(r.json.items[0]).includes('anna@example.com'), 'the erasure entry holds no personal data');
+    r = await srv.api('PUT', '/v1/customers/crm-1', { body: ANNA });
+    assert.equal(r.status, 409, 'an erased customer is not brought back');
+  });
+
+  test('search, tag filter and paging', async () => {
+    for (let i = 0; i < 5; ++i) {
+      await srv.api('PUT', `/v1/customers/p-${i}`, { body: { last_name: `Pager${i}`, tags: i % 2 ? ['odd'] : [] } });
+    }
+    let r = await srv.api('GET', '/v1/customers?q=pager&limit=2');
+    assert.equal(r.json.items.length, 2);
+    const names = r.json.items.map((c) => c.last_name);
+    r = await srv.api('GET', `/v1/customers?q=pager&limit=2&cursor=${r.json.next_cursor}`);
+    names.push(...r.json.items.map((c) => c.last_name));
+    r = await srv.api('GET', `/v1/customers?q=pager&limit=2&cursor=${r.json.next_cursor}`);
+    names.push(...r.json.items.map((c) => c.last_name));
+    assert.deepEqual(names, ['Pager0', 'Pager1', 'Pager2', 'Pager3', 'Pager4']);
+    assert.equal(r.json.next_cursor, null);
+    r = await srv.api('GET', '/v1/customers?tag=odd&q=pager');
+    assert.deepEqual(r.json.items.map((c) => c.external_id), ['p-1', 'p-3']);
+  });
+
+  test('permissions: editor reads customers but cannot write them; payments-operator cannot write', async () => {
+    const editor = await srv.makeUser('editor');
+    assert.equal((await srv.api('GET', '/v1/customers', { token: editor })).status, 200);
+    assert.equal((await srv.api('PUT', '/v1/customers/e-1', { token: editor, body: {} })).status, 403);
+    const marketing = await srv.makeUser('marketing');
+    assert.equal((await srv.api('PUT', '/v1/customers/m-1', { token: marketing, body: {} })).status, 201);
+    assert.equal((await srv.api('GET', '/v1/customers', { noAuth: true })).status, 401);
+  });
+
+  test('server exits cleanly on SIGTERM', async () => {
+    const r = await srv.stop();
+    assert.deepEqual(r, { code: 0, signal: null }, srv.log());
+    assertCleanLog(srv);
+  });
+});
