@@ -39,6 +39,7 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   jo.poll_ms = config_.jobs.poll_ms;
   jobs_ = std::make_unique<jobs::JobService>(*db_, clock_, jo);
   customers_ = std::make_unique<clients::CustomerService>(*db_);
+  subscriptions_ = std::make_unique<clients::SubscriptionService>(*db_);
 }
 
 App::~App() = default;
@@ -53,7 +54,7 @@ Status App::Init() {
   auth::RegisterRoutes(router_, *auth_);
   audit::RegisterRoutes(router_, *db_);
   jobs::RegisterRoutes(router_, *db_, *jobs_);
-  clients::RegisterRoutes(router_, *db_, *customers_);
+  clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_);
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;

@@ -7,6 +7,7 @@
 
 #include "auth/auth_service.h"
 #include "clients/customers.h"
+#include "clients/subscriptions.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "http/dispatcher.h"
@@ -52,6 +53,7 @@ class App {
   std::unique_ptr<auth::AuthService> auth_;
   std::unique_ptr<jobs::JobService> jobs_;
   std::unique_ptr<clients::CustomerService> customers_;
+  std::unique_ptr<clients::SubscriptionService> subscriptions_;
   http::Router router_;
   http::Metrics metrics_;
   std::unique_ptr<http::StaticFiles> static_files_;

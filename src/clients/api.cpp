@@ -146,7 +146,8 @@ Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) 
 
 }  // namespace
 
-void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& svc) {
+void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& svc,
+                    SubscriptionService& subs) {
   const auto kCustomers = auth::Component::kCustomers;
   // Literal paths first: /v1/customers/batch must not be taken for an id.
   router.Add({"POST", "/v1/customers/batch", Access::Write(kCustomers),
@@ -215,6 +216,80 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               },
               "customers", "Erase a customer: personal data anonymized, the record and audit trail kept",
               nullptr, nullptr, 204});
+
+  router.Add({"GET", "/v1/customers/{external_id}/subscriptions", Access::Read(kCustomers),
+              [&subs](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
+                ASSIGN_OR_RETURN(auto list, subs.ListForCustomer(id));
+                json::array items;
+                for (const auto& s : list) items.push_back(SubscriptionToJson(s));
+                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+              },
+              "subscriptions", "A customer's subscriptions and single purchases", nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
+
+  router.Add({"GET", "/v1/products", Access::Read(kCustomers),
+              [&subs](Request&) -> Result<Response> {
+                ASSIGN_OR_RETURN(auto list, subs.ListProducts());
+                json::array items;
+                for (const auto& p : list) items.push_back(ProductToJson(p));
+                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+              },
+              "products", "List products", nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
+  router.Add({"PUT", "/v1/products/{code}", Access::Write(kCustomers),
+              [&subs](Request& req) -> Result<Response> {
+                const std::string& code = req.PathParam("code");
+                if (!ValidateExternalId(code).ok() || code.size() > 64) return Status::NotFound("no product " + code);
+                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+                JsonReader r(body);
+                auto name = r.String("name", true, 200, 1);
+                auto kind = r.Enum("kind", true, {"subscription", "single"});
+                RETURN_IF_ERROR(r.Finish());
+                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+                ASSIGN_OR_RETURN(auto up, subs.UpsertProduct(req.Actor(), code, *name, *kind, if_match));
+                Response resp = http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200,
+                                                   ProductToJson(up.first));
+                resp.SetHeader("ETag", "\"" + std::to_string(up.first.version) + "\"");
+                return resp;
+              },
+              "products", "Create or update a product by code",
+              json::parse(R"({"type":"object","required":["name","kind"],"additionalProperties":false,
+                "properties":{"name":{"type":"string"},"kind":{"enum":["subscription","single"]}}})"),
+              json::parse(R"({"type":"object"})")});
+  router.Add({"GET", "/v1/products/{code}", Access::Read(kCustomers),
+              [&subs](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(Product p, subs.GetProduct(req.PathParam("code")));
+                return http::JsonResponse(200, ProductToJson(p));
+              },
+              "products", "Get a product", nullptr, json::parse(R"({"type":"object"})")});
+
+  router.Add({"PUT", "/v1/subscriptions/{external_id}", Access::Write(kCustomers),
+              [&subs](Request& req) -> Result<Response> {
+                const std::string& id = req.PathParam("external_id");
+                if (!ValidateExternalId(id).ok()) return Status::NotFound("no subscription " + id);
+                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+                ASSIGN_OR_RETURN(SubscriptionInput in, ParseSubscription(body, id));
+                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+                ASSIGN_OR_RETURN(auto up, subs.Upsert(req.Actor(), in, if_match));
+                Response resp = http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200,
+                                                   SubscriptionToJson(up.first));
+                resp.SetHeader("ETag", "\"" + std::to_string(up.first.version) + "\"");
+                return resp;
+              },
+              "subscriptions", "Create or update a subscription (customer x product) by its upstream id",
+              json::parse(R"({"type":"object","required":["customer","product"],"additionalProperties":false,
+                "properties":{"customer":{"type":"string"},"product":{"type":"string"},
+                "status":{"enum":["active","paused","cancelled","expired"]},
+                "starts_at":{"type":"string","format":"date-time"},"ends_at":{"type":"string","format":"date-time"},
+                "source":{"type":"string"}}})"),
+              json::parse(R"({"type":"object"})")});
+  router.Add({"GET", "/v1/subscriptions/{external_id}", Access::Read(kCustomers),
+              [&subs](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(Subscription s, subs.Get(req.PathParam("external_id")));
+                return http::JsonResponse(200, SubscriptionToJson(s));
+              },
+              "subscriptions", "Get a subscription", nullptr, json::parse(R"({"type":"object"})")});
 
   router.Add({"GET", "/v1/changes", Access::Read(kCustomers),
               [&db](Request& req) -> Result<Response> {

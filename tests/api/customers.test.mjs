@@ -150,6 +150,44 @@ describe(`customers (${DB_KIND})`, { timeout: 180000 }, () => {
     assert.equal((await srv.api('GET', '/v1/customers', { noAuth: true })).status, 401);
   });
 
+  test('products and subscriptions: create-or-update, validation, per-customer list, change feed', async () => {
+    let r = await srv.api('PUT', '/v1/products/BRIEF', { body: { name: 'Börsenbrief', kind: 'subscription' } });
+    assert.equal(r.status, 201, r.text);
+    r = await srv.api('PUT', '/v1/products/BRIEF', { body: { name: 'Börsenbrief', kind: 'subscription' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.version, 1);
+    r = await srv.api('PUT', '/v1/products/SPECIAL', { body: { name: 'Sonderreport', kind: 'single' } });
+    assert.equal(r.status, 201);
+    r = await srv.api('PUT', '/v1/products/X', { body: { name: 'X', kind: 'rental' } });
+    assert.equal(r.status, 422);
+    assert.equal(r.json.errors[0].field, 'kind');
+
+    await srv.api('PUT', '/v1/customers/sub-c', { body: { first_name: 'Sub' } });
+    const since = (await srv.api('GET', '/v1/changes?since=0&limit=1000')).json.next_cursor;
+    r = await srv.api('PUT', '/v1/subscriptions/s-1', {
+      body: { customer: 'sub-c', product: 'BRIEF', status: 'active', starts_at: '2026-01-01T00:00:00Z', source: 'abo-system' },
+    });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.product_kind, 'subscription');
+    r = await srv.api('PUT', '/v1/subscriptions/s-2', { body: { customer: 'sub-c', product: 'SPECIAL' } });
+    assert.equal(r.status, 201);
+    r = await srv.api('PUT', '/v1/subscriptions/s-1', { body: { customer: 'sub-c', product: 'BRIEF', status: 'paused' }, headers: { 'if-match': '"1"' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.version, 2);
+    r = await srv.api('PUT', '/v1/subscriptions/s-3', { body: { customer: 'nobody', product: 'NOPE', ends_at: 'soon' } });
+    assert.equal(r.status, 422);
+    assert.deepEqual(r.json.errors.map((e) => e.field).sort(), ['ends_at']);
+    r = await srv.api('PUT', '/v1/subscriptions/s-3', { body: { customer: 'nobody', product: 'NOPE' } });
+    assert.deepEqual(r.json.errors.map((e) => e.field).sort(), ['customer', 'product']);
+
+    r = await srv.api('GET', '/v1/customers/sub-c/subscriptions');
+    assert.deepEqual(r.json.items.map((x) => [x.external_id, x.status, x.product_kind]),
+      [['s-1', 'paused', 'subscription'], ['s-2', 'active', 'single']]);
+    r = await srv.api('GET', `/v1/changes?since=${since}`);
+    assert.deepEqual(r.json.items.map((c) => [c.entity, c.key, c.op]),
+      [['subscription', 's-1', 'create'], ['subscription', 's-2', 'create'], ['subscription', 's-1', 'update']]);
+  });
+
   test('server exits cleanly on SIGTERM', async () => {
     const r = await srv.stop();
     assert.deepEqual(r, { code: 0, signal: null }, srv.log());

@@ -45,6 +45,12 @@ const ROUTES = {
   'GET /v1/customers/{external_id}': 'customers:read',
   'DELETE /v1/customers/{external_id}': 'customers:write',
   'GET /v1/changes': 'customers:read',
+  'GET /v1/customers/{external_id}/subscriptions': 'customers:read',
+  'GET /v1/products': 'customers:read',
+  'PUT /v1/products/{code}': 'customers:write',
+  'GET /v1/products/{code}': 'customers:read',
+  'PUT /v1/subscriptions/{external_id}': 'customers:write',
+  'GET /v1/subscriptions/{external_id}': 'customers:read',
 };
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
