@@ -40,6 +40,7 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   jobs_ = std::make_unique<jobs::JobService>(*db_, clock_, jo);
   customers_ = std::make_unique<clients::CustomerService>(*db_);
   subscriptions_ = std::make_unique<clients::SubscriptionService>(*db_);
+  devices_ = std::make_unique<clients::DeviceService>(*db_);
 }
 
 App::~App() = default;
@@ -49,12 +50,13 @@ Status App::Init() {
   RegisterJobKinds();
   // Periodic housekeeping; EnsureSchedule is idempotent across nodes.
   RETURN_IF_ERROR(jobs_->EnsureSchedule("system.cleanup", "system.cleanup", "17 * * * *", "UTC", {}));
+  RETURN_IF_ERROR(jobs_->EnsureSchedule("clients.devices.stale", "clients.devices.stale", "30 3 * * *", "UTC", {}));
 
   http::RegisterSystemRoutes(router_, *db_, metrics_, KONTOR_VERSION);
   auth::RegisterRoutes(router_, *auth_);
   audit::RegisterRoutes(router_, *db_);
   jobs::RegisterRoutes(router_, *db_, *jobs_);
-  clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_);
+  clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_);
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;
@@ -69,6 +71,14 @@ Status App::Init() {
       static_files_.get());
   return Status::Ok();
 }
+
+namespace {
+
+Status NoPayload(const json::object& p) {
+  return p.empty() ? Status::Ok() : Status::Validation({{"payload", "takes no payload"}});
+}
+
+}  // namespace
 
 void App::RegisterJobKinds() {
   struct DemoPayload {
@@ -102,10 +112,15 @@ void App::RegisterJobKinds() {
                                                       {now - int64_t{7} * 86400000}).status());
                          return ctx.SetProgress(1, 1);
                        },
-                       3, [](const json::object& p) {
-                         return p.empty() ? Status::Ok()
-                                          : Status::Validation({{"payload", "takes no payload"}});
-                       }});
+                       3, NoPayload});
+  jobs_->RegisterKind({"clients.devices.stale", "Marks push tokens not seen for clients.device_stale_days as stale",
+                       [this](jobs::JobContext& ctx) -> Status {
+                         const int64_t now = ctx.clock().NowMs();
+                         const int64_t cutoff = now - int64_t{config_.clients.device_stale_days} * 86400000;
+                         ASSIGN_OR_RETURN(int64_t n, devices_->MarkStale(now, cutoff));
+                         return ctx.SetProgress(n, n);
+                       },
+                       3, NoPayload});
 }
 
 Status App::Serve() {

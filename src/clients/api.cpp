@@ -147,7 +147,7 @@ Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) 
 }  // namespace
 
 void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& svc,
-                    SubscriptionService& subs) {
+                    SubscriptionService& subs, DeviceService& devices) {
   const auto kCustomers = auth::Component::kCustomers;
   // Literal paths first: /v1/customers/batch must not be taken for an id.
   router.Add({"POST", "/v1/customers/batch", Access::Write(kCustomers),
@@ -290,6 +290,37 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 return http::JsonResponse(200, SubscriptionToJson(s));
               },
               "subscriptions", "Get a subscription", nullptr, json::parse(R"({"type":"object"})")});
+
+  router.Add({"PUT", "/v1/devices/{installation_id}", Access::Write(kCustomers),
+              [&devices](Request& req) -> Result<Response> {
+                const std::string& id = req.PathParam("installation_id");
+                if (!ValidateExternalId(id).ok()) return Status::NotFound("no device " + id);
+                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+                ASSIGN_OR_RETURN(DeviceInput in, ParseDevice(body, id));
+                ASSIGN_OR_RETURN(auto up, devices.Upsert(req.Actor(), in));
+                return http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200, DeviceToJson(up.first));
+              },
+              "devices", "Register or refresh an app installation and its push token; customer attaches, null detaches",
+              json::parse(R"({"type":"object","required":["platform"],"additionalProperties":false,"properties":{
+                "platform":{"enum":["android","ios","web"]},"token":{"type":"string"},"app_version":{"type":"string"},
+                "locale":{"type":"string"},"customer":{"type":["string","null"]}}})"),
+              json::parse(R"({"type":"object"})")});
+  router.Add({"GET", "/v1/devices/{installation_id}", Access::Read(kCustomers),
+              [&devices](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(Device d, devices.Get(req.PathParam("installation_id")));
+                return http::JsonResponse(200, DeviceToJson(d));
+              },
+              "devices", "Get a device", nullptr, json::parse(R"({"type":"object"})")});
+  router.Add({"GET", "/v1/customers/{external_id}/devices", Access::Read(kCustomers),
+              [&devices](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
+                ASSIGN_OR_RETURN(auto list, devices.ListForCustomer(id));
+                json::array items;
+                for (const auto& d : list) items.push_back(DeviceToJson(d));
+                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+              },
+              "devices", "A customer's devices", nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
 
   router.Add({"GET", "/v1/changes", Access::Read(kCustomers),
               [&db](Request& req) -> Result<Response> {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "clients/customers.h"
+#include "clients/devices.h"
 #include "clients/subscriptions.h"
 #include "http/router.h"
 
@@ -8,6 +9,6 @@ namespace kontor::clients {
 
 // /v1/customers, /v1/customers/batch, /v1/products, /v1/subscriptions, /v1/changes.
 void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& customers,
-                    SubscriptionService& subscriptions);
+                    SubscriptionService& subscriptions, DeviceService& devices);
 
 }  // namespace kontor::clients

@@ -59,6 +59,7 @@ const std::vector<Binding>& Bindings() {
       INT("auth.login_window_minutes", "KONTOR_AUTH_LOGIN_WINDOW_MINUTES", "window in which failures are counted", auth.login_window_minutes, 1, 10080),
       INT("auth.lockout_minutes", "KONTOR_AUTH_LOCKOUT_MINUTES", "lockout length", auth.lockout_minutes, 1, 10080),
       INT("auth.token_cache_seconds", "KONTOR_AUTH_TOKEN_CACHE_SECONDS", "how long another node may keep honouring a revoked token", auth.token_cache_seconds, 0, 300),
+      INT("clients.device_stale_days", "KONTOR_CLIENTS_DEVICE_STALE_DAYS", "push tokens not seen for this long are marked stale", clients.device_stale_days, 1, 3650),
       INT("jobs.workers", "KONTOR_JOBS_WORKERS", "job worker threads", jobs.workers, 0, 256),
       INT("jobs.lease_seconds", "KONTOR_JOBS_LEASE_SECONDS", "job lease; a crashed node's job is taken over after it", jobs.lease_seconds, 2, 86400),
       INT("jobs.poll_ms", "KONTOR_JOBS_POLL_MS", "how often idle workers look for due jobs", jobs.poll_ms, 10, 60000),

@@ -41,6 +41,10 @@ struct Config {
     int token_cache_seconds = 5;
   } auth;
 
+  struct Clients {
+    int device_stale_days = 270;
+  } clients;
+
   struct Jobs {
     int workers = 2;
     int lease_seconds = 30;

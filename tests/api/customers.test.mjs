@@ -188,6 +188,36 @@ describe(`customers (${DB_KIND})`, { timeout: 180000 }, () => {
       [['subscription', 's-1', 'create'], ['subscription', 's-2', 'create'], ['subscription', 's-1', 'update']]);
   });
 
+  test('devices: anonymous registration, attach on login, refresh without a new version, detach', async () => {
+    let r = await srv.api('PUT', '/v1/devices/inst-1', { body: { platform: 'ios', token: 'apns-token-1', app_version: '3.2', locale: 'de-DE' } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.customer, null);
+    assert.equal(r.json.status, 'active');
+    await srv.api('PUT', '/v1/customers/dev-c', { body: { first_name: 'Dev' } });
+    r = await srv.api('PUT', '/v1/devices/inst-1', { body: { platform: 'ios', customer: 'dev-c' } });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.customer, 'dev-c');
+    assert.equal(r.json.token, 'apns-token-1', 'a refresh without a token keeps it');
+    const v = r.json.version;
+    r = await srv.api('PUT', '/v1/devices/inst-1', { body: { platform: 'ios' } });
+    assert.equal(r.json.version, v, 'a plain refresh only moves last_seen_at');
+    r = await srv.api('GET', '/v1/customers/dev-c/devices');
+    assert.deepEqual(r.json.items.map((d) => d.installation_id), ['inst-1']);
+    r = await srv.api('PUT', '/v1/devices/inst-1', { body: { platform: 'ios', customer: null } });
+    assert.equal(r.json.customer, null);
+    r = await srv.api('PUT', '/v1/devices/inst-2', { body: { platform: 'blackberry', customer: 'nobody' } });
+    assert.equal(r.status, 422);
+    r = await srv.api('PUT', '/v1/devices/inst-2', { body: { platform: 'web', customer: 'nobody' } });
+    assert.equal(r.status, 422);
+    assert.equal(r.json.errors[0].field, 'customer');
+    r = await srv.api('GET', '/v1/changes?since=0&limit=1000');
+    const dev = r.json.items.filter((c) => c.entity === 'device');
+    assert.ok(dev.length >= 3);
+    assert.ok(dev.every((c) => c.data.token === 'set' || c.data.token === null), 'the feed never carries push tokens');
+    r = await srv.api('GET', '/v1/schedules');
+    assert.ok(r.json.items.some((s) => s.name === 'clients.devices.stale'));
+  });
+
   test('server exits cleanly on SIGTERM', async () => {
     const r = await srv.stop();
     assert.deepEqual(r, { code: 0, signal: null }, srv.log());

@@ -51,6 +51,9 @@ const ROUTES = {
   'GET /v1/products/{code}': 'customers:read',
   'PUT /v1/subscriptions/{external_id}': 'customers:write',
   'GET /v1/subscriptions/{external_id}': 'customers:read',
+  'PUT /v1/devices/{installation_id}': 'customers:write',
+  'GET /v1/devices/{installation_id}': 'customers:read',
+  'GET /v1/customers/{external_id}/devices': 'customers:read',
 };
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
