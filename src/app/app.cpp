@@ -41,6 +41,7 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   customers_ = std::make_unique<clients::CustomerService>(*db_);
   subscriptions_ = std::make_unique<clients::SubscriptionService>(*db_);
   devices_ = std::make_unique<clients::DeviceService>(*db_);
+  lists_ = std::make_unique<clients::ListService>(*db_);
 }
 
 App::~App() = default;
@@ -56,7 +57,7 @@ Status App::Init() {
   auth::RegisterRoutes(router_, *auth_);
   audit::RegisterRoutes(router_, *db_);
   jobs::RegisterRoutes(router_, *db_, *jobs_);
-  clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_);
+  clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_, *lists_);
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;

@@ -8,6 +8,7 @@
 #include "auth/auth_service.h"
 #include "clients/customers.h"
 #include "clients/devices.h"
+#include "clients/lists.h"
 #include "clients/subscriptions.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -56,6 +57,7 @@ class App {
   std::unique_ptr<clients::CustomerService> customers_;
   std::unique_ptr<clients::SubscriptionService> subscriptions_;
   std::unique_ptr<clients::DeviceService> devices_;
+  std::unique_ptr<clients::ListService> lists_;
   http::Router router_;
   http::Metrics metrics_;
   std::unique_ptr<http::StaticFiles> static_files_;

@@ -1,6 +1,7 @@
 #include "clients/api.h"
 
 #include "clients/changes.h"
+#include "clients/segment.h"
 #include "http/params.h"
 
 namespace kontor::clients {
@@ -147,7 +148,7 @@ Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) 
 }  // namespace
 
 void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& svc,
-                    SubscriptionService& subs, DeviceService& devices) {
+                    SubscriptionService& subs, DeviceService& devices, ListService& lists) {
   const auto kCustomers = auth::Component::kCustomers;
   // Literal paths first: /v1/customers/batch must not be taken for an id.
   router.Add({"POST", "/v1/customers/batch", Access::Write(kCustomers),
@@ -159,9 +160,9 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               200, {}, "application/json", false, kMaxBatchBytes, true});
 
   router.Add({"GET", "/v1/customers", Access::Read(kCustomers),
-              [&svc](Request& req) -> Result<Response> {
+              [&svc, &db](Request& req) -> Result<Response> {
                 RETURN_IF_ERROR(http::OnlyQueryParams(
-                    req, {"q", "tag", "status", "list", "updated_since", "cursor", "limit"}));
+                    req, {"q", "tag", "status", "list", "segment", "updated_since", "cursor", "limit"}));
                 CustomerService::Filter f;
                 f.q = req.Query("q");
                 f.tag = req.Query("tag");
@@ -169,7 +170,26 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 if (f.status && *f.status != "active" && *f.status != "inactive" && *f.status != "erased") {
                   return Status::BadParameter("status", "must be active, inactive or erased");
                 }
-                f.list_key = req.Query("list");
+                // Lists of every kind and saved segments go through the
+                // segment compiler, so dynamic membership is evaluated now.
+                json::array conditions;
+                if (auto list = req.Query("list")) conditions.push_back(json::object{{"member_of", *list}});
+                if (auto seg = req.Query("segment")) conditions.push_back(json::object{{"segment", *seg}});
+                if (!conditions.empty()) {
+                  Status compiled = db.WithConnection([&](store::Connection& c) -> Status {
+                    DbSegmentResolver resolver(c);
+                    auto s = CompileSegment(json::value(json::object{{"all", conditions}}), c.dialect(), req.now_ms,
+                                            resolver, "query");
+                    if (!s.ok()) return s.status();
+                    f.segment_where = s->where;
+                    f.segment_params = s->params;
+                    return Status::Ok();
+                  });
+                  if (compiled.code() == StatusCode::kNotFound || compiled.code() == StatusCode::kValidation) {
+                    return Status::BadParameter(req.Query("list") ? "list" : "segment", compiled.message());
+                  }
+                  RETURN_IF_ERROR(compiled);
+                }
                 ASSIGN_OR_RETURN(f.updated_since, http::TimeParam(req, "updated_since"));
                 ASSIGN_OR_RETURN(f.after_id, http::CursorParam(req));
                 ASSIGN_OR_RETURN(f.limit, http::LimitParam(req, 50, 1000));
@@ -183,7 +203,8 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
               200,
               {{"q", "email, name, company or exact external id"}, {"tag", "has this tag"},
-               {"status", "active, inactive or erased"}, {"list", "member of this list (key)"},
+               {"status", "active, inactive or erased"}, {"list", "member of this list (key), any kind"},
+               {"segment", "matches this saved segment (key)"},
                {"updated_since", "RFC 3339"}, {"cursor", "next_cursor of the previous page"},
                {"limit", "1-1000", "integer"}}});
 
@@ -321,6 +342,53 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               },
               "devices", "A customer's devices", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
+
+  router.Add({"GET", "/v1/lists", Access::Read(kCustomers),
+              [&lists](Request&) -> Result<Response> {
+                ASSIGN_OR_RETURN(auto all, lists.ListAll());
+                json::array items;
+                for (const auto& l : all) items.push_back(ListToJson(l));
+                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+              },
+              "lists", "Distribution lists", nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
+  router.Add({"PUT", "/v1/lists/{key}", Access::Write(kCustomers),
+              [&lists](Request& req) -> Result<Response> {
+                const std::string& key = req.PathParam("key");
+                if (!ValidateExternalId(key).ok()) return Status::NotFound("no list " + key);
+                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+                ASSIGN_OR_RETURN(ListInput in, ParseList(body, key));
+                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+                ASSIGN_OR_RETURN(auto up, lists.Upsert(req.Actor(), in, if_match));
+                return http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200, ListToJson(up.first));
+              },
+              "lists", "Create or update a list: static, every active subscriber of products, or a segment",
+              json::parse(R"({"type":"object","required":["name"],"additionalProperties":false,"properties":{
+                "name":{"type":"string"},"kind":{"enum":["static","products","segment"]},
+                "product_codes":{"type":"array","items":{"type":"string"}},"segment":{"type":"string"}}})"),
+              json::parse(R"({"type":"object"})")});
+  router.Add({"GET", "/v1/lists/{key}", Access::Read(kCustomers),
+              [&lists](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(DistributionList l, lists.Get(req.PathParam("key")));
+                ASSIGN_OR_RETURN(int64_t members, lists.CountMembers(l.data.key, req.now_ms));
+                json::object o = ListToJson(l);
+                o["members"] = members;
+                return http::JsonResponse(200, o);
+              },
+              "lists", "A list with its member count now; members: GET /v1/customers?list=KEY", nullptr,
+              json::parse(R"({"type":"object"})")});
+  router.Add({"PUT", "/v1/lists/{key}/members/{external_id}", Access::Write(kCustomers),
+              [&lists](Request& req) -> Result<Response> {
+                RETURN_IF_ERROR(lists.AddMember(req.Actor(), req.PathParam("key"), req.PathParam("external_id")));
+                return http::NoContent();
+              },
+              "lists", "Add a customer to a static list (idempotent)", nullptr, nullptr, 204});
+  router.Add({"DELETE", "/v1/lists/{key}/members/{external_id}", Access::Write(kCustomers),
+              [&lists](Request& req) -> Result<Response> {
+                RETURN_IF_ERROR(lists.RemoveMember(req.Actor(), req.PathParam("key"), req.PathParam("external_id")));
+                return http::NoContent();
+              },
+              "lists", "Remove a customer from a static list (idempotent)", nullptr, nullptr, 204});
 
   router.Add({"GET", "/v1/changes", Access::Read(kCustomers),
               [&db](Request& req) -> Result<Response> {

@@ -2,6 +2,7 @@
 
 #include "clients/customers.h"
 #include "clients/devices.h"
+#include "clients/lists.h"
 #include "clients/subscriptions.h"
 #include "http/router.h"
 
@@ -9,6 +10,6 @@ namespace kontor::clients {
 
 // /v1/customers, /v1/customers/batch, /v1/products, /v1/subscriptions, /v1/changes.
 void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& customers,
-                    SubscriptionService& subscriptions, DeviceService& devices);
+                    SubscriptionService& subscriptions, DeviceService& devices, ListService& lists);
 
 }  // namespace kontor::clients

@@ -365,11 +365,6 @@ Result<std::pair<std::vector<Customer>, std::optional<int64_t>>> CustomerService
     p.emplace_back(*f.tag);
   }
   if (f.updated_since) { sql += " AND c.updated_at >= ?"; p.emplace_back(*f.updated_since); }
-  if (f.list_key) {
-    sql += " AND EXISTS (SELECT 1 FROM list_members m JOIN lists l ON l.id = m.list_id "
-           "WHERE m.customer_id = c.id AND l.key = ?)";
-    p.emplace_back(*f.list_key);
-  }
   if (f.segment_where) {
     sql += " AND (" + *f.segment_where + ") AND c.status <> 'erased'";
     p.insert(p.end(), f.segment_params.begin(), f.segment_params.end());

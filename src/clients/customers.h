@@ -76,8 +76,7 @@ class CustomerService {
   struct Filter {
     std::optional<std::string> q, tag, status;
     std::optional<int64_t> updated_since;
-    std::optional<std::string> list_key;
-    std::optional<std::string> segment_where;  // compiled segment over alias c
+    std::optional<std::string> segment_where;  // compiled rule over alias c (lists, segments)
     store::Params segment_params;
     std::optional<int64_t> after_id;
     int limit = 50;

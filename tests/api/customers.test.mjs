@@ -218,6 +218,36 @@ describe(`customers (${DB_KIND})`, { timeout: 180000 }, () => {
     assert.ok(r.json.items.some((s) => s.name === 'clients.devices.stale'));
   });
 
+  test('lists: static membership (idempotent), products lists evaluated now, counts and member queries', async () => {
+    for (const id of ['l-a', 'l-b', 'l-c']) await srv.api('PUT', `/v1/customers/${id}`, { body: { first_name: id } });
+    await srv.api('PUT', '/v1/products/LISTPROD', { body: { name: 'Brief', kind: 'subscription' } });
+    let r = await srv.api('PUT', '/v1/lists/newsletter', { body: { name: 'Newsletter' } });
+    assert.equal(r.status, 201, r.text);
+    for (const id of ['l-a', 'l-b', 'l-a']) {
+      assert.equal((await srv.api('PUT', `/v1/lists/newsletter/members/${id}`)).status, 204);
+    }
+    r = await srv.api('GET', '/v1/lists/newsletter');
+    assert.equal(r.json.members, 2);
+    assert.equal((await srv.api('DELETE', '/v1/lists/newsletter/members/l-b')).status, 204);
+    assert.equal((await srv.api('DELETE', '/v1/lists/newsletter/members/l-b')).status, 204);
+    r = await srv.api('GET', '/v1/customers?list=newsletter');
+    assert.deepEqual(r.json.items.map((c) => c.external_id), ['l-a']);
+    assert.equal((await srv.api('PUT', '/v1/lists/newsletter/members/nobody')).status, 404);
+
+    r = await srv.api('PUT', '/v1/lists/subscribers', { body: { name: 'Subscribers', kind: 'products', product_codes: ['LISTPROD'] } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await srv.api('GET', '/v1/lists/subscribers')).json.members, 0);
+    await srv.api('PUT', '/v1/subscriptions/ls-1', { body: { customer: 'l-c', product: 'LISTPROD' } });
+    assert.equal((await srv.api('GET', '/v1/lists/subscribers')).json.members, 1, 'a dynamic list follows its rule at once');
+    r = await srv.api('GET', '/v1/customers?list=subscribers');
+    assert.deepEqual(r.json.items.map((c) => c.external_id), ['l-c']);
+    assert.equal((await srv.api('PUT', '/v1/lists/subscribers/members/l-a')).status, 409, 'dynamic lists have no manual members');
+    r = await srv.api('PUT', '/v1/lists/bad', { body: { name: 'Bad', kind: 'products' } });
+    assert.equal(r.status, 422);
+    assert.equal(r.json.errors[0].field, 'product_codes');
+    assert.equal((await srv.api('GET', '/v1/customers?list=no-such-list')).status, 400);
+  });
+
   test('server exits cleanly on SIGTERM', async () => {
     const r = await srv.stop();
     assert.deepEqual(r, { code: 0, signal: null }, srv.log());

@@ -54,6 +54,11 @@ const ROUTES = {
   'PUT /v1/devices/{installation_id}': 'customers:write',
   'GET /v1/devices/{installation_id}': 'customers:read',
   'GET /v1/customers/{external_id}/devices': 'customers:read',
+  'GET /v1/lists': 'customers:read',
+  'PUT /v1/lists/{key}': 'customers:write',
+  'GET /v1/lists/{key}': 'customers:read',
+  'PUT /v1/lists/{key}/members/{external_id}': 'customers:write',
+  'DELETE /v1/lists/{key}/members/{external_id}': 'customers:write',
 };
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
