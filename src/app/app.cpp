@@ -42,6 +42,7 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   subscriptions_ = std::make_unique<clients::SubscriptionService>(*db_);
   devices_ = std::make_unique<clients::DeviceService>(*db_);
   lists_ = std::make_unique<clients::ListService>(*db_);
+  segments_ = std::make_unique<clients::SegmentService>(*db_);
 }
 
 App::~App() = default;
@@ -57,7 +58,7 @@ Status App::Init() {
   auth::RegisterRoutes(router_, *auth_);
   audit::RegisterRoutes(router_, *db_);
   jobs::RegisterRoutes(router_, *db_, *jobs_);
-  clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_, *lists_);
+  clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_, *lists_, *segments_);
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;

@@ -9,6 +9,7 @@
 #include "clients/customers.h"
 #include "clients/devices.h"
 #include "clients/lists.h"
+#include "clients/saved_segments.h"
 #include "clients/subscriptions.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -58,6 +59,7 @@ class App {
   std::unique_ptr<clients::SubscriptionService> subscriptions_;
   std::unique_ptr<clients::DeviceService> devices_;
   std::unique_ptr<clients::ListService> lists_;
+  std::unique_ptr<clients::SegmentService> segments_;
   http::Router router_;
   http::Metrics metrics_;
   std::unique_ptr<http::StaticFiles> static_files_;

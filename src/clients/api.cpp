@@ -148,7 +148,8 @@ Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) 
 }  // namespace
 
 void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& svc,
-                    SubscriptionService& subs, DeviceService& devices, ListService& lists) {
+                    SubscriptionService& subs, DeviceService& devices, ListService& lists,
+                    SegmentService& segments) {
   const auto kCustomers = auth::Component::kCustomers;
   // Literal paths first: /v1/customers/batch must not be taken for an id.
   router.Add({"POST", "/v1/customers/batch", Access::Write(kCustomers),
@@ -342,6 +343,67 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               },
               "devices", "A customer's devices", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
+
+  auto preview_json = [](const SegmentService::Preview& p) {
+    json::array sample;
+    for (const auto& id : p.sample) sample.emplace_back(id);
+    return json::object{{"count", p.count}, {"sample", std::move(sample)}};
+  };
+  router.Add({"POST", "/v1/segments/preview", Access::Read(kCustomers),
+              [&segments, preview_json](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+                JsonReader r(body);
+                const json::value* rule = r.Raw("rule");
+                if (!rule) r.AddError("rule", "is required (object)");
+                int sample = static_cast<int>(r.Int("sample", false, 0, 100).value_or(20));
+                RETURN_IF_ERROR(r.Finish());
+                ASSIGN_OR_RETURN(auto p, segments.PreviewRule(*rule, req.now_ms, sample));
+                return http::JsonResponse(200, preview_json(p));
+              },
+              "segments", "Count and sample the customers a rule matches, without saving it",
+              json::parse(R"({"type":"object","required":["rule"],"additionalProperties":false,"properties":{
+                "rule":{"type":"object"},"sample":{"type":"integer","minimum":0,"maximum":100}}})"),
+              json::parse(R"({"type":"object","properties":{"count":{"type":"integer"},"sample":{"type":"array"}}})")});
+  router.Add({"GET", "/v1/segments", Access::Read(kCustomers),
+              [&segments](Request&) -> Result<Response> {
+                ASSIGN_OR_RETURN(auto all, segments.ListAll());
+                json::array items;
+                for (const auto& s : all) items.push_back(SavedSegmentToJson(s));
+                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+              },
+              "segments", "Saved segments", nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
+  router.Add({"PUT", "/v1/segments/{key}", Access::Write(kCustomers),
+              [&segments](Request& req) -> Result<Response> {
+                const std::string& key = req.PathParam("key");
+                if (!ValidateExternalId(key).ok()) return Status::NotFound("no segment " + key);
+                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+                JsonReader r(body);
+                auto name = r.String("name", true, 200, 1);
+                const json::value* rule = r.Raw("rule");
+                if (!rule) r.AddError("rule", "is required (object)");
+                RETURN_IF_ERROR(r.Finish());
+                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+                ASSIGN_OR_RETURN(auto up, segments.Upsert(req.Actor(), key, *name, *rule, if_match));
+                return http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200, SavedSegmentToJson(up.first));
+              },
+              "segments", "Save a segment (the rule is compiled and checked first)",
+              json::parse(R"({"type":"object","required":["name","rule"],"additionalProperties":false,"properties":{
+                "name":{"type":"string"},"rule":{"type":"object"}}})"),
+              json::parse(R"({"type":"object"})")});
+  router.Add({"GET", "/v1/segments/{key}", Access::Read(kCustomers),
+              [&segments](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(SavedSegment s, segments.Get(req.PathParam("key")));
+                return http::JsonResponse(200, SavedSegmentToJson(s));
+              },
+              "segments", "A saved segment", nullptr, json::parse(R"({"type":"object"})")});
+  router.Add({"GET", "/v1/segments/{key}/count", Access::Read(kCustomers),
+              [&segments](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(auto p, segments.PreviewSaved(req.PathParam("key"), req.now_ms, 0));
+                return http::JsonResponse(200, json::object{{"count", p.count}});
+              },
+              "segments", "How many customers the saved segment matches now", nullptr,
+              json::parse(R"({"type":"object","properties":{"count":{"type":"integer"}}})")});
 
   router.Add({"GET", "/v1/lists", Access::Read(kCustomers),
               [&lists](Request&) -> Result<Response> {

@@ -248,6 +248,38 @@ describe(`customers (${DB_KIND})`, { timeout: 180000 }, () => {
     assert.equal((await srv.api('GET', '/v1/customers?list=no-such-list')).status, 400);
   });
 
+  test('segments: preview with count and sample, save (compiled first), count, filter customers', async () => {
+    await srv.api('PUT', '/v1/products/SEGPROD', { body: { name: 'Brief', kind: 'subscription' } });
+    for (const [id, risk, consent] of [['g-1', 5, 'granted'], ['g-2', 2, 'granted'], ['g-3', 7, 'withdrawn'], ['g-4', 9, 'granted']]) {
+      await srv.api('PUT', `/v1/customers/${id}`, { body: { attributes: { risk, group: 'seg' }, consent: { email: { status: consent } } } });
+      await srv.api('PUT', `/v1/subscriptions/gs-${id}`, { body: { customer: id, product: 'SEGPROD', status: id === 'g-4' ? 'cancelled' : 'active' } });
+    }
+    const rule = { all: [
+      { attribute: 'group', op: 'eq', value: 'seg' },
+      { attribute: 'risk', op: 'gte', value: 3 },
+      { has_subscription: { products: ['SEGPROD'] } },
+      { consent: 'email' },
+    ] };
+    let r = await srv.api('POST', '/v1/segments/preview', { body: { rule } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.count, 1);
+    assert.deepEqual(r.json.sample, ['g-1']);
+    r = await srv.api('POST', '/v1/segments/preview', { body: { rule: { all: [{ field: 'shoe_size', op: 'eq', value: 1 }] } } });
+    assert.equal(r.status, 422);
+    assert.match(r.json.errors[0].field, /^rule\.all\[0\]/);
+
+    r = await srv.api('PUT', '/v1/segments/risky', { body: { name: 'Risky readers', rule } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await srv.api('GET', '/v1/segments/risky/count')).json.count, 1);
+    r = await srv.api('GET', '/v1/customers?segment=risky');
+    assert.deepEqual(r.json.items.map((c) => c.external_id), ['g-1']);
+    r = await srv.api('PUT', '/v1/segments/loop', { body: { name: 'Loop', rule: { segment: 'loop' } } });
+    assert.equal(r.status, 422, 'a segment cannot use itself');
+    r = await srv.api('PUT', '/v1/lists/risky-list', { body: { name: 'Risky list', kind: 'segment', segment: 'risky' } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await srv.api('GET', '/v1/lists/risky-list')).json.members, 1);
+  });
+
   test('server exits cleanly on SIGTERM', async () => {
     const r = await srv.stop();
     assert.deepEqual(r, { code: 0, signal: null }, srv.log());
