@@ -41,11 +41,11 @@ fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DKONTOR_FUZZ=ON -DKONTOR_TESTS=OFF >/dev/null
 	@ninja -C $(FUZZ_DIR) -j$(JOBS)
-	@set -e; for f in $(FUZZ_DIR)/*_fuzz; do \
+	@set -eo pipefail; for f in $(FUZZ_DIR)/*_fuzz; do \
 	  name=$$(basename $$f); corpus=$(FUZZ_DIR)/corpus/$$name; mkdir -p $$corpus; \
 	  seeds=src/*/fuzz_corpus/$$name; [ -d "$$seeds" ] && cp -n $$seeds/* $$corpus/ 2>/dev/null || true; \
 	  echo "== $$name ($(FUZZ_SECONDS) s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 $$corpus 2>&1 | tail -3; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $$corpus 2>&1 | grep -E '^Done|ERROR|SUMMARY' ; \
 	done
 
 format:

@@ -30,6 +30,8 @@ std::string RenumberPlaceholders(std::string_view sql) {
 
 namespace {
 
+constexpr size_t kMaxPreparedStatements = 512;
+
 Status PgError(PGresult* res, PGconn* conn, std::string_view what) {
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string msg = std::string(what) + ": " + (res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
@@ -57,7 +59,13 @@ class PgConnection : public Connection {
     std::string key(sql);
     auto it = prepared_.find(key);
     if (it == prepared_.end()) {
-      std::string name = "s" + std::to_string(prepared_.size());
+      // Generated SQL (segment rules) has unbounded shapes: keep the
+      // server-side statements bounded by starting over when full.
+      if (prepared_.size() >= kMaxPreparedStatements) {
+        PQclear(PQexec(conn_, "DEALLOCATE ALL"));
+        prepared_.clear();
+      }
+      std::string name = "s" + std::to_string(next_statement_++);
       std::string text = RenumberPlaceholders(sql);
       PGresult* r = PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
       if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -118,6 +126,7 @@ class PgConnection : public Connection {
  private:
   PGconn* conn_;
   std::unordered_map<std::string, std::string> prepared_;
+  uint64_t next_statement_ = 0;
 };
 
 class PgDatabase : public Database {

@@ -9,6 +9,8 @@
 namespace kontor::store {
 namespace {
 
+constexpr size_t kMaxCachedStatements = 512;
+
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   int primary = rc & 0xff;
@@ -124,6 +126,12 @@ class SqliteConnection : public Connection {
   Result<sqlite3_stmt*> Prepare(std::string_view sql) {
     auto it = cache_.find(std::string(sql));
     if (it != cache_.end()) return it->second;
+    // Generated SQL (segment rules) has unbounded shapes: keep the cache
+    // bounded by starting over when it is full.
+    if (cache_.size() >= kMaxCachedStatements) {
+      for (auto& [text, stmt] : cache_) sqlite3_finalize(stmt);
+      cache_.clear();
+    }
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
