@@ -243,9 +243,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               [&subs](Request& req) -> Result<Response> {
                 ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
                 ASSIGN_OR_RETURN(auto list, subs.ListForCustomer(id));
-                json::array items;
-                for (const auto& s : list) items.push_back(SubscriptionToJson(s));
-                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+                return http::ItemsResponse(list, SubscriptionToJson);
               },
               "subscriptions", "A customer's subscriptions and single purchases", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
@@ -253,9 +251,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
   router.Add({"GET", "/v1/products", Access::Read(kCustomers),
               [&subs](Request&) -> Result<Response> {
                 ASSIGN_OR_RETURN(auto list, subs.ListProducts());
-                json::array items;
-                for (const auto& p : list) items.push_back(ProductToJson(p));
-                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+                return http::ItemsResponse(list, ProductToJson);
               },
               "products", "List products", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
@@ -337,9 +333,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               [&devices](Request& req) -> Result<Response> {
                 ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
                 ASSIGN_OR_RETURN(auto list, devices.ListForCustomer(id));
-                json::array items;
-                for (const auto& d : list) items.push_back(DeviceToJson(d));
-                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+                return http::ItemsResponse(list, DeviceToJson);
               },
               "devices", "A customer's devices", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
@@ -367,9 +361,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
   router.Add({"GET", "/v1/segments", Access::Read(kCustomers),
               [&segments](Request&) -> Result<Response> {
                 ASSIGN_OR_RETURN(auto all, segments.ListAll());
-                json::array items;
-                for (const auto& s : all) items.push_back(SavedSegmentToJson(s));
-                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+                return http::ItemsResponse(all, SavedSegmentToJson);
               },
               "segments", "Saved segments", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
@@ -408,9 +400,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
   router.Add({"GET", "/v1/lists", Access::Read(kCustomers),
               [&lists](Request&) -> Result<Response> {
                 ASSIGN_OR_RETURN(auto all, lists.ListAll());
-                json::array items;
-                for (const auto& l : all) items.push_back(ListToJson(l));
-                return http::JsonResponse(200, json::object{{"items", std::move(items)}});
+                return http::ItemsResponse(all, ListToJson);
               },
               "lists", "Distribution lists", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});

@@ -51,6 +51,15 @@ struct Response {
 Response JsonResponse(int status, const json::value& v);
 Response NoContent();
 
+// {"items": [to_json(x)...]} — the shape of every list answer without paging.
+template <typename T, typename F>
+Response ItemsResponse(const std::vector<T>& items, F to_json) {
+  json::array out;
+  out.reserve(items.size());
+  for (const auto& x : items) out.push_back(to_json(x));
+  return JsonResponse(200, json::object{{"items", std::move(out)}});
+}
+
 // Parses `target` into path and query (percent-decoded). Returns false on a
 // target that is not a valid origin-form URI.
 bool ParseTarget(std::string_view target, std::string* path, std::map<std::string, std::string>* query);
