@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libpq-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev
+  libsqlite3-dev sqlite3 libpq-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libcli11-dev libhowardhinnant-date-dev tzdata libjemalloc-dev libcsv-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # servers and tools used by tests and benchmarks
