@@ -38,10 +38,21 @@ const char* kCustomerInputSchema = R"({"type":"object","additionalProperties":fa
   "attributes":{"type":"object"},"tags":{"type":"array","items":{"type":"string"}},
   "consent":{"type":"object"}}})";
 
-Response CustomerResponse(int status, const Customer& c) {
-  Response r = http::JsonResponse(status, CustomerToJson(c));
-  r.SetHeader("ETag", "\"" + std::to_string(c.version) + "\"");
+// Every synced record answers with its version as ETag, for If-Match.
+Response Versioned(int status, const json::object& body, int64_t version) {
+  Response r = http::JsonResponse(status, body);
+  r.SetHeader("ETag", "\"" + std::to_string(version) + "\"");
   return r;
+}
+
+Response CustomerResponse(int status, const Customer& c) { return Versioned(status, CustomerToJson(c), c.version); }
+
+// The answer to a create-or-update: 201 when this call created the record
+// (changed at version 1), else 200.
+template <typename T, typename F>
+Response UpsertResponse(const std::pair<T, bool>& up, F to_json) {
+  const bool created = up.second && up.first.version == 1;
+  return Versioned(created ? 201 : 200, to_json(up.first), up.first.version);
 }
 
 Result<std::string> PathExternalId(const Request& req) {
@@ -266,10 +277,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 RETURN_IF_ERROR(r.Finish());
                 ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
                 ASSIGN_OR_RETURN(auto up, subs.UpsertProduct(req.Actor(), code, *name, *kind, if_match));
-                Response resp = http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200,
-                                                   ProductToJson(up.first));
-                resp.SetHeader("ETag", "\"" + std::to_string(up.first.version) + "\"");
-                return resp;
+                return UpsertResponse(up, ProductToJson);
               },
               "products", "Create or update a product by code",
               json::parse(R"({"type":"object","required":["name","kind"],"additionalProperties":false,
@@ -290,10 +298,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 ASSIGN_OR_RETURN(SubscriptionInput in, ParseSubscription(body, id));
                 ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
                 ASSIGN_OR_RETURN(auto up, subs.Upsert(req.Actor(), in, if_match));
-                Response resp = http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200,
-                                                   SubscriptionToJson(up.first));
-                resp.SetHeader("ETag", "\"" + std::to_string(up.first.version) + "\"");
-                return resp;
+                return UpsertResponse(up, SubscriptionToJson);
               },
               "subscriptions", "Create or update a subscription (customer x product) by its upstream id",
               json::parse(R"({"type":"object","required":["customer","product"],"additionalProperties":false,
@@ -316,7 +321,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
                 ASSIGN_OR_RETURN(DeviceInput in, ParseDevice(body, id));
                 ASSIGN_OR_RETURN(auto up, devices.Upsert(req.Actor(), in));
-                return http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200, DeviceToJson(up.first));
+                return UpsertResponse(up, DeviceToJson);
               },
               "devices", "Register or refresh an app installation and its push token; customer attaches, null detaches",
               json::parse(R"({"type":"object","required":["platform"],"additionalProperties":false,"properties":{
@@ -377,7 +382,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 RETURN_IF_ERROR(r.Finish());
                 ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
                 ASSIGN_OR_RETURN(auto up, segments.Upsert(req.Actor(), key, *name, *rule, if_match));
-                return http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200, SavedSegmentToJson(up.first));
+                return UpsertResponse(up, SavedSegmentToJson);
               },
               "segments", "Save a segment (the rule is compiled and checked first)",
               json::parse(R"({"type":"object","required":["name","rule"],"additionalProperties":false,"properties":{
@@ -412,7 +417,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 ASSIGN_OR_RETURN(ListInput in, ParseList(body, key));
                 ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
                 ASSIGN_OR_RETURN(auto up, lists.Upsert(req.Actor(), in, if_match));
-                return http::JsonResponse(up.second && up.first.version == 1 ? 201 : 200, ListToJson(up.first));
+                return UpsertResponse(up, ListToJson);
               },
               "lists", "Create or update a list: static, every active subscriber of products, or a segment",
               json::parse(R"({"type":"object","required":["name"],"additionalProperties":false,"properties":{
