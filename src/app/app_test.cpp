@@ -8,21 +8,19 @@
 
 #include "auth/password.h"
 #include "http/openapi.h"
-#include "store/test_db.h"
+#include "store/test_fixture.h"
 
 namespace kontor {
 namespace {
 
-class RouteTableTest : public ::testing::TestWithParam<store::Dialect> {
+class RouteTableTest : public store::DatabaseTest {
  protected:
   void SetUp() override {
     ASSERT_TRUE(auth::InitCrypto().ok());
-    auto t = store::TestDatabase::Create(GetParam());
-    if (!t.ok() && t.status().code() == StatusCode::kFailedPrecondition) GTEST_SKIP();
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    t_ = std::move(t).value();
+    store::DatabaseTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     Config cfg;
-    cfg.db = t_->url();
+    cfg.db = db_url();
     cfg.jobs.enabled = false;
     auto db = OpenDatabase(cfg);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
@@ -63,7 +61,6 @@ class RouteTableTest : public ::testing::TestWithParam<store::Dialect> {
   }
 
   FakeClock clock_{1'800'000'000'000};
-  std::unique_ptr<store::TestDatabase> t_;
   std::unique_ptr<App> app_;
 };
 
@@ -113,11 +110,7 @@ TEST_P(RouteTableTest, OpenApiDescribesEveryRoute) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Drivers, RouteTableTest,
-                         ::testing::Values(store::Dialect::kSqlite, store::Dialect::kPostgres),
-                         [](const auto& info) {
-                           return info.param == store::Dialect::kSqlite ? "Sqlite" : "Postgres";
-                         });
+INSTANTIATE_DATABASE_TEST(RouteTableTest);
 
 }  // namespace
 }  // namespace kontor

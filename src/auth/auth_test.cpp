@@ -3,7 +3,7 @@
 #include "auth/auth_service.h"
 #include "auth/password.h"
 #include "auth/permissions.h"
-#include "store/test_db.h"
+#include "store/test_fixture.h"
 
 namespace kontor::auth {
 namespace {
@@ -51,17 +51,15 @@ TEST(Password, Argon2idRoundTrip) {
   EXPECT_FALSE(ValidatePassword("aaaaaaaaaaaa").ok());
 }
 
-class AuthServiceTest : public ::testing::TestWithParam<store::Dialect> {
+class AuthServiceTest : public store::DatabaseTest {
  protected:
   void SetUp() override {
     ASSERT_TRUE(InitCrypto().ok());
-    auto t = store::TestDatabase::Create(GetParam());
-    if (!t.ok() && t.status().code() == StatusCode::kFailedPrecondition) GTEST_SKIP();
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    t_ = std::move(t).value();
+    store::DatabaseTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     AuthOptions o;
     o.token_cache_seconds = 0;
-    svc_ = std::make_unique<AuthService>(t_->db(), clock_, o);
+    svc_ = std::make_unique<AuthService>(db(), clock_, o);
     ASSERT_TRUE(svc_->SeedRoles().ok());
     auto u = svc_->CreateUser(Actor(), {"Admin@Example.com", "Admin", "a-good-password", "admin"});
     ASSERT_TRUE(u.ok()) << u.status().ToString();
@@ -78,7 +76,6 @@ class AuthServiceTest : public ::testing::TestWithParam<store::Dialect> {
     return r;
   }
   FakeClock clock_{1'800'000'000'000};
-  std::unique_ptr<store::TestDatabase> t_;
   std::unique_ptr<AuthService> svc_;
   User admin_;
 };
@@ -100,7 +97,7 @@ TEST_P(AuthServiceTest, TokenLifecycle) {
   EXPECT_TRUE(secret.starts_with("kt_"));
   EXPECT_GE(secret.size(), 3u + 32u);  // 192 bits in base64url
   // Only the hash is stored.
-  auto row = t_->db().QueryRow("SELECT token_hash FROM api_tokens");
+  auto row = db().QueryRow("SELECT token_hash FROM api_tokens");
   EXPECT_NE((*row)->Str(0), secret);
   EXPECT_EQ((*row)->Str(0).size(), 64u);
 
@@ -169,24 +166,20 @@ TEST_P(AuthServiceTest, LastAdminIsKept) {
 }
 
 TEST_P(AuthServiceTest, EveryChangeIsAudited) {
-  auto n = t_->db().QueryRow("SELECT COUNT(*) FROM audit_log WHERE action = 'user.create'");
+  auto n = db().QueryRow("SELECT COUNT(*) FROM audit_log WHERE action = 'user.create'");
   EXPECT_EQ((*n)->Int(0), 1);
   Role r;
   r.name = "custom";
   ASSERT_TRUE(svc_->CreateRole(Actor(), r).ok());
   ASSERT_TRUE(svc_->DeleteRole(Actor(), "custom").ok());
-  auto rows = t_->db().Execute("SELECT action, actor_label, client_ip FROM audit_log ORDER BY id");
+  auto rows = db().Execute("SELECT action, actor_label, client_ip FROM audit_log ORDER BY id");
   ASSERT_EQ(rows->rows.size(), 3u);
   EXPECT_EQ(rows->rows[2].Str(0), "role.delete");
   EXPECT_EQ(rows->rows[2].Str(1), "test");
   EXPECT_EQ(rows->rows[2].Str(2), "10.0.0.1");
 }
 
-INSTANTIATE_TEST_SUITE_P(Drivers, AuthServiceTest,
-                         ::testing::Values(store::Dialect::kSqlite, store::Dialect::kPostgres),
-                         [](const auto& info) {
-                           return info.param == store::Dialect::kSqlite ? "Sqlite" : "Postgres";
-                         });
+INSTANTIATE_DATABASE_TEST(AuthServiceTest);
 
 }  // namespace
 }  // namespace kontor::auth

@@ -4,19 +4,17 @@
 #include <gtest/gtest.h>
 
 #include "clients/changes.h"
-#include "store/test_db.h"
+#include "store/test_fixture.h"
 
 namespace kontor::clients {
 namespace {
 
-class CustomersTest : public ::testing::TestWithParam<store::Dialect> {
+class CustomersTest : public store::DatabaseTest {
  protected:
   void SetUp() override {
-    auto t = store::TestDatabase::Create(GetParam());
-    if (!t.ok() && t.status().code() == StatusCode::kFailedPrecondition) GTEST_SKIP();
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    t_ = std::move(t).value();
-    svc_ = std::make_unique<CustomerService>(t_->db());
+    store::DatabaseTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    svc_ = std::make_unique<CustomerService>(db());
   }
   audit::Actor Actor() { return audit::Actor::System("test", now_); }
   CustomerInput Parse(const char* json, std::optional<std::string> id = std::nullopt) {
@@ -26,10 +24,9 @@ class CustomersTest : public ::testing::TestWithParam<store::Dialect> {
     EXPECT_TRUE(in.ok()) << in.status().ToString();
     return in.ok() ? *in : CustomerInput{};
   }
-  int64_t Count(const char* sql) { return (*t_->db().QueryRow(sql))->Int(0); }
+  int64_t Count(const char* sql) { return (*db().QueryRow(sql))->Int(0); }
 
   int64_t now_ = 1'800'000'000'000;
-  std::unique_ptr<store::TestDatabase> t_;
   std::unique_ptr<CustomerService> svc_;
 };
 
@@ -89,7 +86,7 @@ TEST_P(CustomersTest, ErasureAnonymizesAndKeepsTheRecord) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM customer_tags"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM customers WHERE email IS NOT NULL"), 0);
   // The erasure's audit entry holds no personal data.
-  auto row = t_->db().QueryRow("SELECT after_json FROM audit_log WHERE action = 'customer.erase'");
+  auto row = db().QueryRow("SELECT after_json FROM audit_log WHERE action = 'customer.erase'");
   EXPECT_EQ((*row)->Str(0).find("anna"), std::string::npos);
   // Updating an erased customer is refused; erasing twice is a no-op.
   EXPECT_EQ(svc_->Upsert(Actor(), Parse(R"({"first_name":"Anna"})", "C-2"), std::nullopt).status().code(),
@@ -104,14 +101,14 @@ TEST_P(CustomersTest, ChangeFeedIsOrderedAndResumable) {
     ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"F"})", id), std::nullopt).ok());
   }
   ASSERT_TRUE(svc_->Erase(Actor(), "F-0", std::nullopt).ok());
-  auto page1 = ReadChanges(t_->db(), 0, 4);
+  auto page1 = ReadChanges(db(), 0, 4);
   ASSERT_TRUE(page1.ok());
   ASSERT_EQ(page1->items.size(), 4u);
-  auto page2 = ReadChanges(t_->db(), page1->next_cursor, 4);
+  auto page2 = ReadChanges(db(), page1->next_cursor, 4);
   ASSERT_EQ(page2->items.size(), 2u);
   EXPECT_EQ(page2->items[1].at("op"), "delete");
   EXPECT_EQ(page2->items[1].at("key"), "F-0");
-  auto page3 = ReadChanges(t_->db(), page2->next_cursor, 4);
+  auto page3 = ReadChanges(db(), page2->next_cursor, 4);
   EXPECT_TRUE(page3->items.empty());
   EXPECT_EQ(page3->next_cursor, page2->next_cursor);
 }
@@ -146,11 +143,7 @@ TEST_P(CustomersTest, ListFiltersAndPages) {
   EXPECT_EQ(svc_->List(q)->first.size(), 0u);  // a literal percent, not a wildcard
 }
 
-INSTANTIATE_TEST_SUITE_P(Drivers, CustomersTest,
-                         ::testing::Values(store::Dialect::kSqlite, store::Dialect::kPostgres),
-                         [](const auto& info) {
-                           return info.param == store::Dialect::kSqlite ? "Sqlite" : "Postgres";
-                         });
+INSTANTIATE_DATABASE_TEST(CustomersTest);
 
 }  // namespace
 }  // namespace kontor::clients

@@ -2,19 +2,17 @@
 
 #include <gtest/gtest.h>
 
-#include "store/test_db.h"
+#include "store/test_fixture.h"
 
 namespace kontor::clients {
 namespace {
 
-class DevicesTest : public ::testing::TestWithParam<store::Dialect> {
+class DevicesTest : public store::DatabaseTest {
  protected:
   void SetUp() override {
-    auto t = store::TestDatabase::Create(GetParam());
-    if (!t.ok() && t.status().code() == StatusCode::kFailedPrecondition) GTEST_SKIP();
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    t_ = std::move(t).value();
-    svc_ = std::make_unique<DeviceService>(t_->db());
+    store::DatabaseTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    svc_ = std::make_unique<DeviceService>(db());
   }
   Device Register(const std::string& id, int64_t at, const char* token) {
     DeviceInput in;
@@ -25,7 +23,6 @@ class DevicesTest : public ::testing::TestWithParam<store::Dialect> {
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     return d->first;
   }
-  std::unique_ptr<store::TestDatabase> t_;
   std::unique_ptr<DeviceService> svc_;
 };
 
@@ -44,11 +41,7 @@ TEST_P(DevicesTest, StaleAfterCutoffAndRevivedByANewToken) {
   EXPECT_EQ(*svc_->MarkStale(t0 + 302 * day, t0), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Drivers, DevicesTest,
-                         ::testing::Values(store::Dialect::kSqlite, store::Dialect::kPostgres),
-                         [](const auto& info) {
-                           return info.param == store::Dialect::kSqlite ? "Sqlite" : "Postgres";
-                         });
+INSTANTIATE_DATABASE_TEST(DevicesTest);
 
 }  // namespace
 }  // namespace kontor::clients

@@ -9,22 +9,12 @@
 
 #include "store/migrate.h"
 #include "store/postgres.h"
-#include "store/test_db.h"
+#include "store/test_fixture.h"
 
 namespace kontor::store {
 namespace {
 
-class StoreTest : public ::testing::TestWithParam<Dialect> {
- protected:
-  void SetUp() override {
-    auto t = TestDatabase::Create(GetParam());
-    if (!t.ok() && t.status().code() == StatusCode::kFailedPrecondition) GTEST_SKIP() << t.status().message();
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    t_ = std::move(t).value();
-  }
-  Database& db() { return t_->db(); }
-  std::unique_ptr<TestDatabase> t_;
-};
+using StoreTest = DatabaseTest;
 
 TEST_P(StoreTest, MigrationsAreRecordedAndIdempotent) {
   auto again = Migrate(db());
@@ -102,10 +92,7 @@ TEST_P(StoreTest, AuditLogIsAppendOnly) {
   EXPECT_EQ((*row)->Str(0), "x");
 }
 
-INSTANTIATE_TEST_SUITE_P(Drivers, StoreTest, ::testing::Values(Dialect::kSqlite, Dialect::kPostgres),
-                         [](const auto& info) {
-                           return info.param == Dialect::kSqlite ? "Sqlite" : "Postgres";
-                         });
+INSTANTIATE_DATABASE_TEST(StoreTest);
 
 TEST(PostgresPlaceholders, RenumbersOutsideQuotes) {
   EXPECT_EQ(RenumberPlaceholders("SELECT ?, '?', \"a?\", ?"), "SELECT $1, '?', \"a?\", $2");
