@@ -259,6 +259,33 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               "subscriptions", "A customer's subscriptions and single purchases", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
 
+  router.Add({"GET", "/v1/customers/{external_id}/timeline", Access::Read(kCustomers),
+              [&db, &svc](Request& req) -> Result<Response> {
+                RETURN_IF_ERROR(http::OnlyQueryParams(req, {"cursor", "limit"}));
+                ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
+                ASSIGN_OR_RETURN(std::optional<int64_t> before, http::CursorParam(req));
+                ASSIGN_OR_RETURN(int limit, http::LimitParam(req, 50, 500));
+                RETURN_IF_ERROR(svc.Get(id).status());  // 404 for an unknown customer
+                ASSIGN_OR_RETURN(TimelinePage page, ReadCustomerTimeline(db, id, before, limit));
+                return http::JsonResponse(200, json::object{{"items", std::move(page.items)},
+                                                            {"next_cursor", http::CursorOrNull(page.next_before)}});
+              },
+              "customers",
+              "A customer's changes, newest first: the customer, its subscriptions, list memberships and devices",
+              nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
+              200, {{"cursor", "next_cursor of the previous page"}, {"limit", "1-500", "integer"}}});
+  router.Add({"GET", "/v1/customers/{external_id}/lists", Access::Read(kCustomers),
+              [&lists](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
+                ASSIGN_OR_RETURN(auto of, lists.ListsOf(id, req.now_ms));
+                return http::ItemsResponse(of, [](const DistributionList& l) {
+                  return json::object{{"key", l.data.key}, {"name", l.data.name}, {"kind", l.data.kind}};
+                });
+              },
+              "lists", "Every list (any kind) the customer is a member of now", nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
+
   router.Add({"GET", "/v1/products", Access::Read(kCustomers),
               [&subs](Request&) -> Result<Response> {
                 ASSIGN_OR_RETURN(auto list, subs.ListProducts());

@@ -16,7 +16,10 @@ struct Change {
   std::string key;     // the record's external key
   std::string op;      // create | update | delete
   std::optional<int64_t> version;
-  json::value data;    // the record after the change (null for deletes)
+  json::value data;  // the record after the change (null for deletes)
+  // The customer (external id) the change concerns, for the customer's
+  // timeline and for erasure; nullopt for products and lists.
+  std::optional<std::string> customer;
 };
 
 // REQUIRES: inside the transaction that makes the change. On PostgreSQL it
@@ -25,9 +28,22 @@ struct Change {
 Status RecordChange(store::Connection& c, int64_t now_ms, const Change& change);
 
 struct ChangePage {
-  json::array items;   // {"seq","entity","key","op","version","at","data"}
-  int64_t next_cursor; // pass back as `since`; equals `since` when nothing new
+  json::array items;    // {"seq","entity","key","op","version","at","data"}
+  int64_t next_cursor;  // pass back as `since`; equals `since` when nothing new
 };
 Result<ChangePage> ReadChanges(store::Database& db, int64_t since, int limit);
+
+// One customer's changes (the customer, its subscriptions, list memberships
+// and devices), newest first, with seq < `before` when given.
+struct TimelinePage {
+  json::array items;  // as ChangePage
+  std::optional<int64_t> next_before;
+};
+Result<TimelinePage> ReadCustomerTimeline(store::Database& db, const std::string& customer,
+                                          std::optional<int64_t> before, int limit);
+
+// Erasure: drops the recorded data of the customer's own changes (what the
+// feed keeps is that and when it changed, not the personal data).
+Status ScrubCustomerChanges(store::Connection& c, const std::string& customer);
 
 }  // namespace kontor::clients

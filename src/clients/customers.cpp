@@ -278,7 +278,7 @@ Result<UpsertResult> CustomerService::Upsert(store::Connection& c, const audit::
   ASSIGN_OR_RETURN(std::optional<Customer> now, Load(c, in.external_id, false));
   const json::object after = CustomerToJson(*now);
   const char* op = existing ? "update" : "create";
-  RETURN_IF_ERROR(RecordChange(c, actor.now_ms, {"customer", in.external_id, op, now->version, after}));
+  RETURN_IF_ERROR(RecordChange(c, actor.now_ms, {"customer", in.external_id, op, now->version, after, in.external_id}));
   RETURN_IF_ERROR(audit::Record(c, actor, {std::string("customer.") + op, "customer", in.external_id,
                                            existing ? std::optional<json::value>(CustomerToJson(*existing))
                                                     : std::nullopt,
@@ -333,7 +333,8 @@ Result<Customer> CustomerService::Erase(const audit::Actor& actor, const std::st
       RETURN_IF_ERROR(c.Execute(sql, {id}).status());
     }
     ASSIGN_OR_RETURN(std::optional<Customer> now, Load(c, external_id, false));
-    RETURN_IF_ERROR(RecordChange(c, actor.now_ms, {"customer", external_id, "delete", now->version, nullptr}));
+    RETURN_IF_ERROR(ScrubCustomerChanges(c, external_id));
+    RETURN_IF_ERROR(RecordChange(c, actor.now_ms, {"customer", external_id, "delete", now->version, nullptr, external_id}));
     // The audit entry records that and when, not what: no personal data.
     RETURN_IF_ERROR(audit::Record(c, actor, {"customer.erase", "customer", external_id, std::nullopt,
                                              json::value(json::object{{"status", "erased"}})}));

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "clients/changes.h"
+#include "clients/lists.h"
+#include "clients/subscriptions.h"
 #include "store/test_fixture.h"
 
 namespace kontor::clients {
@@ -141,6 +143,62 @@ TEST_P(CustomersTest, ListFiltersAndPages) {
   EXPECT_EQ(svc_->List(q)->first.size(), 1u);
   q.q = "%";
   EXPECT_EQ(svc_->List(q)->first.size(), 0u);  // a literal percent, not a wildcard
+}
+
+TEST_P(CustomersTest, TimelineGathersTheCustomersRecordsAndErasureScrubsIt) {
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Tim","email":"tim@example.com"})", "T-1"),
+                           std::nullopt).ok());
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Other"})", "T-2"), std::nullopt).ok());
+  SubscriptionService subs(db());
+  ASSERT_TRUE(subs.UpsertProduct(Actor(), "BRIEF", "Brief", "subscription", std::nullopt).ok());
+  SubscriptionInput si;
+  si.external_id = "S-1";
+  si.customer = "T-1";
+  si.product = "BRIEF";
+  ASSERT_TRUE(subs.Upsert(Actor(), si, std::nullopt).ok());
+  ListService lists(db());
+  ListInput li;
+  li.key = "vip";
+  li.name = "VIP";
+  ASSERT_TRUE(lists.Upsert(Actor(), li, std::nullopt).ok());
+  ListInput dyn;
+  dyn.key = "brief-readers";
+  dyn.name = "Brief readers";
+  dyn.kind = "products";
+  dyn.product_codes = {"BRIEF"};
+  ASSERT_TRUE(lists.Upsert(Actor(), dyn, std::nullopt).ok());
+  ASSERT_TRUE(lists.AddMember(Actor(), "vip", "T-1").ok());
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Timo","email":"tim@example.com"})", "T-1"),
+                           std::nullopt).ok());
+
+  auto of = lists.ListsOf("T-1", now_);
+  ASSERT_TRUE(of.ok()) << of.status().ToString();
+  ASSERT_EQ(of->size(), 2u);
+  EXPECT_EQ((*of)[0].data.key, "brief-readers");
+  EXPECT_EQ((*of)[1].data.key, "vip");
+  EXPECT_TRUE(lists.ListsOf("T-2", now_)->empty());
+  EXPECT_EQ(lists.ListsOf("nobody", now_).status().code(), StatusCode::kNotFound);
+
+  // Newest first, only T-1's records, paged.
+  auto p1 = ReadCustomerTimeline(db(), "T-1", std::nullopt, 2);
+  ASSERT_TRUE(p1.ok()) << p1.status().ToString();
+  ASSERT_EQ(p1->items.size(), 2u);
+  EXPECT_EQ(p1->items[0].at("entity"), "customer");
+  EXPECT_EQ(p1->items[0].at("op"), "update");
+  EXPECT_EQ(p1->items[1].at("entity"), "list_membership");
+  ASSERT_TRUE(p1->next_before);
+  auto p2 = ReadCustomerTimeline(db(), "T-1", p1->next_before, 10);
+  ASSERT_EQ(p2->items.size(), 2u);
+  EXPECT_EQ(p2->items[0].at("entity"), "subscription");
+  EXPECT_EQ(p2->items[1].at("op"), "create");
+  EXPECT_FALSE(p2->next_before);
+
+  // Erasure keeps that and when, drops what.
+  ASSERT_TRUE(svc_->Erase(Actor(), "T-1", std::nullopt).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM changes WHERE CAST(data AS TEXT) LIKE '%tim@example.com%'"), 0);
+  auto after = ReadCustomerTimeline(db(), "T-1", std::nullopt, 10);
+  EXPECT_EQ(after->items.size(), 5u);
+  EXPECT_TRUE(lists.ListsOf("T-1", now_)->empty());
 }
 
 INSTANTIATE_DATABASE_TEST(CustomersTest);

@@ -9,7 +9,8 @@ namespace kontor::clients {
 namespace {
 
 constexpr const char* kSelect =
-    "SELECT d.id, d.installation_id, d.platform, d.status, d.token, d.app_version, d.locale, c.external_id, "
+    "SELECT d.id, d.installation_id, d.platform, d.status, d.token, d.app_version, d.locale, "
+    "c.external_id, "
     "d.last_seen_at, d.version, d.created_at, d.updated_at FROM devices d "
     "LEFT JOIN customers c ON c.id = d.customer_id";
 
@@ -33,11 +34,17 @@ Device RowToDevice(const store::Row& r) {
 }  // namespace
 
 json::object DeviceToJson(const Device& d) {
-  return {{"installation_id", d.installation_id}, {"platform", d.platform}, {"status", d.status},
-          {"token", NullOr(d.token)},             {"app_version", NullOr(d.app_version)},
-          {"locale", NullOr(d.locale)},           {"customer", NullOr(d.customer)},
-          {"last_seen_at", FormatRfc3339(d.last_seen_at)}, {"version", d.version},
-          {"created_at", FormatRfc3339(d.created_at)},     {"updated_at", FormatRfc3339(d.updated_at)}};
+  return {{"installation_id", d.installation_id},
+          {"platform", d.platform},
+          {"status", d.status},
+          {"token", NullOr(d.token)},
+          {"app_version", NullOr(d.app_version)},
+          {"locale", NullOr(d.locale)},
+          {"customer", NullOr(d.customer)},
+          {"last_seen_at", FormatRfc3339(d.last_seen_at)},
+          {"version", d.version},
+          {"created_at", FormatRfc3339(d.created_at)},
+          {"updated_at", FormatRfc3339(d.updated_at)}};
 }
 
 Result<DeviceInput> ParseDevice(const json::object& body, const std::string& installation_id) {
@@ -48,7 +55,8 @@ Result<DeviceInput> ParseDevice(const json::object& body, const std::string& ins
   in.token = r.String("token", false, 4096, 1);
   in.app_version = r.String("app_version", false, 50, 1);
   in.locale = r.String("locale", false, 35, 1);
-  if (in.locale && !IsLanguageTag(*in.locale)) r.AddError("locale", "must be a language tag like de-DE");
+  if (in.locale && !IsLanguageTag(*in.locale))
+    r.AddError("locale", "must be a language tag like de-DE");
   if (r.IsNull("customer")) {
     in.detach = true;
     (void)r.Raw("customer");
@@ -59,19 +67,23 @@ Result<DeviceInput> ParseDevice(const json::object& body, const std::string& ins
   return in;
 }
 
-Result<std::pair<Device, bool>> DeviceService::Upsert(const audit::Actor& actor, const DeviceInput& in) {
+Result<std::pair<Device, bool>> DeviceService::Upsert(const audit::Actor& actor,
+                                                      const DeviceInput& in) {
   Result<std::pair<Device, bool>> out = Status::Internal("unset");
   RETURN_IF_ERROR(db_.Transact([&](store::Connection& c) -> Status {
     std::optional<int64_t> customer_id;
     if (in.customer) {
-      ASSIGN_OR_RETURN(auto cust, c.QueryRow("SELECT id FROM customers WHERE external_id = ? AND status <> 'erased'",
-                                             {*in.customer}));
+      ASSIGN_OR_RETURN(
+          auto cust,
+          c.QueryRow("SELECT id FROM customers WHERE external_id = ? AND status <> 'erased'",
+                     {*in.customer}));
       if (!cust) return Status::Validation({{"customer", "no customer " + *in.customer}});
       customer_id = cust->Int(0);
     }
     const std::string lock = c.dialect() == store::Dialect::kPostgres ? " FOR UPDATE OF d" : "";
-    ASSIGN_OR_RETURN(auto row, c.QueryRow(std::string(kSelect) + " WHERE d.installation_id = ?" + lock,
-                                          {in.installation_id}));
+    ASSIGN_OR_RETURN(auto row,
+                     c.QueryRow(std::string(kSelect) + " WHERE d.installation_id = ?" + lock,
+                                {in.installation_id}));
     std::optional<Device> before;
     if (row) before = RowToDevice(*row);
     Device want = before.value_or(Device{});
@@ -84,25 +96,34 @@ Result<std::pair<Device, bool>> DeviceService::Upsert(const audit::Actor& actor,
     if (in.detach) want.customer.reset();
     // A fresh token brings a device back; an unchanged one keeps its status.
     want.status = !before || (in.token && in.token != before->token) ? "active" : before->status;
-    const bool changed = !before || want.platform != before->platform || want.token != before->token ||
-                         want.app_version != before->app_version || want.locale != before->locale ||
-                         want.customer != before->customer || want.status != before->status;
+    const bool changed = !before || want.platform != before->platform ||
+                         want.token != before->token || want.app_version != before->app_version ||
+                         want.locale != before->locale || want.customer != before->customer ||
+                         want.status != before->status;
     if (!before) {
-      auto ins = c.Execute("INSERT INTO devices (installation_id, customer_id, platform, token, app_version, locale, "
-                           "status, last_seen_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           {in.installation_id, customer_id, want.platform, want.token, want.app_version,
-                            want.locale, want.status, actor.now_ms, actor.now_ms, actor.now_ms});
-      if (!ins.ok() && ins.status().code() == StatusCode::kConflict) return Status::Unavailable("concurrent create");
+      auto ins = c.Execute(
+          "INSERT INTO devices (installation_id, customer_id, platform, token, app_version, "
+          "locale, "
+          "status, last_seen_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {in.installation_id, customer_id, want.platform, want.token, want.app_version,
+           want.locale, want.status, actor.now_ms, actor.now_ms, actor.now_ms});
+      if (!ins.ok() && ins.status().code() == StatusCode::kConflict)
+        return Status::Unavailable("concurrent create");
       RETURN_IF_ERROR(ins.status());
     } else if (changed) {
-      RETURN_IF_ERROR(c.Execute(
-          "UPDATE devices SET customer_id = CASE WHEN ? = 1 THEN NULL ELSE COALESCE(?, customer_id) END, "
-          "platform = ?, token = ?, app_version = ?, locale = ?, status = ?, last_seen_at = ?, "
-          "version = version + 1, updated_at = ? WHERE id = ?",
-          {in.detach ? 1 : 0, customer_id, want.platform, want.token, want.app_version, want.locale, want.status,
-           actor.now_ms, actor.now_ms, before->id}).status());
+      RETURN_IF_ERROR(
+          c.Execute("UPDATE devices SET customer_id = CASE WHEN ? = 1 THEN NULL ELSE COALESCE(?, "
+                    "customer_id) END, "
+                    "platform = ?, token = ?, app_version = ?, locale = ?, status = ?, "
+                    "last_seen_at = ?, "
+                    "version = version + 1, updated_at = ? WHERE id = ?",
+                    {in.detach ? 1 : 0, customer_id, want.platform, want.token, want.app_version,
+                     want.locale, want.status, actor.now_ms, actor.now_ms, before->id})
+              .status());
     } else {
-      RETURN_IF_ERROR(c.Execute("UPDATE devices SET last_seen_at = ? WHERE id = ?", {actor.now_ms, before->id}).status());
+      RETURN_IF_ERROR(
+          c.Execute("UPDATE devices SET last_seen_at = ? WHERE id = ?", {actor.now_ms, before->id})
+              .status());
     }
     ASSIGN_OR_RETURN(auto now_row, c.QueryRow(std::string(kSelect) + " WHERE d.installation_id = ?",
                                               {in.installation_id}));
@@ -113,9 +134,15 @@ Result<std::pair<Device, bool>> DeviceService::Upsert(const audit::Actor& actor,
       json::object data = DeviceToJson(now);
       data["token"] = now.token ? json::value("set") : json::value(nullptr);
       const char* op = before ? "update" : "create";
-      RETURN_IF_ERROR(RecordChange(c, actor.now_ms, {"device", in.installation_id, op, now.version, data}));
-      RETURN_IF_ERROR(audit::Record(c, actor, {std::string("device.") + op, "device", in.installation_id,
-                                               std::nullopt, json::value(data)}));
+      // A detach belongs on the timeline of the customer it left.
+      std::optional<std::string> owner = now.customer ? now.customer
+                                         : before     ? before->customer
+                                                      : std::nullopt;
+      RETURN_IF_ERROR(RecordChange(c, actor.now_ms,
+                                   {"device", in.installation_id, op, now.version, data, owner}));
+      RETURN_IF_ERROR(audit::Record(c, actor,
+                                    {std::string("device.") + op, "device", in.installation_id,
+                                     std::nullopt, json::value(data)}));
     }
     out = std::make_pair(now, changed);
     return Status::Ok();
@@ -124,14 +151,17 @@ Result<std::pair<Device, bool>> DeviceService::Upsert(const audit::Actor& actor,
 }
 
 Result<Device> DeviceService::Get(const std::string& installation_id) {
-  ASSIGN_OR_RETURN(auto row, db_.QueryRow(std::string(kSelect) + " WHERE d.installation_id = ?", {installation_id}));
+  ASSIGN_OR_RETURN(auto row, db_.QueryRow(std::string(kSelect) + " WHERE d.installation_id = ?",
+                                          {installation_id}));
   if (!row) return Status::NotFound("no device " + installation_id);
   return RowToDevice(*row);
 }
 
-Result<std::vector<Device>> DeviceService::ListForCustomer(const std::string& customer_external_id) {
-  ASSIGN_OR_RETURN(auto r, db_.Execute(std::string(kSelect) + " WHERE c.external_id = ? ORDER BY d.id",
-                                       {customer_external_id}));
+Result<std::vector<Device>> DeviceService::ListForCustomer(
+    const std::string& customer_external_id) {
+  ASSIGN_OR_RETURN(auto r,
+                   db_.Execute(std::string(kSelect) + " WHERE c.external_id = ? ORDER BY d.id",
+                               {customer_external_id}));
   std::vector<Device> out;
   for (const auto& row : r.rows) out.push_back(RowToDevice(row));
   return out;
@@ -140,15 +170,20 @@ Result<std::vector<Device>> DeviceService::ListForCustomer(const std::string& cu
 Result<int64_t> DeviceService::MarkStale(int64_t now_ms, int64_t cutoff_ms) {
   int64_t n = 0;
   RETURN_IF_ERROR(db_.Transact([&](store::Connection& c) -> Status {
-    ASSIGN_OR_RETURN(auto stale, c.Execute("SELECT installation_id, version FROM devices WHERE status = 'active' "
-                                           "AND last_seen_at < ?",
-                                           {cutoff_ms}));
+    ASSIGN_OR_RETURN(auto stale,
+                     c.Execute("SELECT d.installation_id, d.version, c.external_id FROM devices d "
+                               "LEFT JOIN customers c ON c.id = d.customer_id "
+                               "WHERE d.status = 'active' AND d.last_seen_at < ?",
+                               {cutoff_ms}));
     for (const auto& row : stale.rows) {
-      RETURN_IF_ERROR(c.Execute("UPDATE devices SET status = 'stale', version = version + 1, updated_at = ? "
-                                "WHERE installation_id = ?",
-                                {now_ms, row.Str(0)}).status());
-      RETURN_IF_ERROR(RecordChange(c, now_ms, {"device", row.Str(0), "update", row.Int(1) + 1,
-                                               json::object{{"status", "stale"}}}));
+      RETURN_IF_ERROR(
+          c.Execute("UPDATE devices SET status = 'stale', version = version + 1, updated_at = ? "
+                    "WHERE installation_id = ?",
+                    {now_ms, row.Str(0)})
+              .status());
+      RETURN_IF_ERROR(RecordChange(c, now_ms,
+                                   {"device", row.Str(0), "update", row.Int(1) + 1,
+                                    json::object{{"status", "stale"}}, row.OptStr(2)}));
     }
     n = static_cast<int64_t>(stale.rows.size());
     return Status::Ok();

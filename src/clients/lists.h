@@ -42,6 +42,9 @@ class ListService {
   // Members of any kind of list, counted now: dynamic kinds are evaluated at
   // query time through the segment compiler ({"member_of": key}).
   Result<int64_t> CountMembers(const std::string& key, int64_t now_ms);
+  // Every list (any kind) the customer is a member of now, by key.
+  // kNotFound when there is no such customer.
+  Result<std::vector<DistributionList>> ListsOf(const std::string& customer, int64_t now_ms);
 
  private:
   store::Database& db_;

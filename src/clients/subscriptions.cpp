@@ -182,7 +182,7 @@ Result<std::pair<Subscription, bool>> SubscriptionService::Upsert(const audit::A
     Subscription now = RowToSubscription(*now_row);
     const char* op = before ? "update" : "create";
     RETURN_IF_ERROR(RecordChange(c, actor.now_ms, {"subscription", in.external_id, op, now.version,
-                                                   SubscriptionToJson(now)}));
+                                                   SubscriptionToJson(now), in.customer}));
     RETURN_IF_ERROR(audit::Record(c, actor, {"subscription.changed", "subscription", in.external_id,
                                              before ? std::optional<json::value>(SubscriptionToJson(*before))
                                                     : std::nullopt,

@@ -248,6 +248,40 @@ describe(`customers (${DB_KIND})`, { timeout: 180000 }, () => {
     assert.equal((await srv.api('GET', '/v1/customers?list=no-such-list')).status, 400);
   });
 
+  test('customer detail: the lists a customer is in now, and its timeline newest first', async () => {
+    await srv.api('PUT', '/v1/customers/tl-1', { body: { first_name: 'Tia', email: 'tia@example.com' } });
+    await srv.api('PUT', '/v1/products/TLPROD', { body: { name: 'Letter', kind: 'subscription' } });
+    await srv.api('PUT', '/v1/lists/tl-static', { body: { name: 'Static' } });
+    await srv.api('PUT', '/v1/lists/tl-dynamic', { body: { name: 'Readers', kind: 'products', product_codes: ['TLPROD'] } });
+    assert.equal((await srv.api('PUT', '/v1/lists/tl-static/members/tl-1')).status, 204);
+    assert.equal((await srv.api('PUT', '/v1/subscriptions/tl-s1', { body: { customer: 'tl-1', product: 'TLPROD' } })).status, 201);
+    await srv.api('PUT', '/v1/devices/tl-dev', { body: { platform: 'ios', token: 'tok-secret', customer: 'tl-1' } });
+    await srv.api('PUT', '/v1/customers/tl-1', { body: { first_name: 'Tiana', email: 'tia@example.com' } });
+
+    let r = await srv.api('GET', '/v1/customers/tl-1/lists');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.items.map((l) => l.key).sort(), ['tl-dynamic', 'tl-static']);
+    assert.equal((await srv.api('GET', '/v1/customers/nobody/lists')).status, 404);
+
+    r = await srv.api('GET', '/v1/customers/tl-1/timeline?limit=3');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.items.map((i) => `${i.entity}:${i.op}`), ['customer:update', 'device:create', 'subscription:create']);
+    assert.ok(r.json.next_cursor);
+    assert.ok(!JSON.stringify(r.json).includes('tok-secret'), 'push tokens never appear');
+    const rest = await srv.api('GET', `/v1/customers/tl-1/timeline?cursor=${r.json.next_cursor}`);
+    assert.deepEqual(rest.json.items.map((i) => `${i.entity}:${i.op}`), ['list_membership:create', 'customer:create']);
+    assert.equal(rest.json.next_cursor, null);
+    assert.equal((await srv.api('GET', '/v1/customers/nobody/timeline')).status, 404);
+    assert.equal((await srv.api('GET', '/v1/customers/tl-1/timeline?limit=0')).status, 400);
+
+    // Erasure keeps the timeline's shape and drops the personal data in it.
+    assert.equal((await srv.api('DELETE', '/v1/customers/tl-1')).status, 204);
+    r = await srv.api('GET', '/v1/customers/tl-1/timeline');
+    assert.equal(r.json.items[0].op, 'delete');
+    assert.ok(!JSON.stringify(r.json).includes('tia@example.com'));
+    assert.deepEqual((await srv.api('GET', '/v1/customers/tl-1/lists')).json.items, []);
+  });
+
   test('segments: preview with count and sample, save (compiled first), count, filter customers', async () => {
     await srv.api('PUT', '/v1/products/SEGPROD', { body: { name: 'Brief', kind: 'subscription' } });
     for (const [id, risk, consent] of [['g-1', 5, 'granted'], ['g-2', 2, 'granted'], ['g-3', 7, 'withdrawn'], ['g-4', 9, 'granted']]) {

@@ -46,6 +46,8 @@ const ROUTES = {
   'DELETE /v1/customers/{external_id}': 'customers:write',
   'GET /v1/changes': 'customers:read',
   'GET /v1/customers/{external_id}/subscriptions': 'customers:read',
+  'GET /v1/customers/{external_id}/timeline': 'customers:read',
+  'GET /v1/customers/{external_id}/lists': 'customers:read',
   'GET /v1/products': 'customers:read',
   'PUT /v1/products/{code}': 'customers:write',
   'GET /v1/products/{code}': 'customers:read',
