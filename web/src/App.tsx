@@ -3,6 +3,12 @@ import { ApiError, get, onUnauthorized, post, setCsrfToken } from './api';
 import { Navbar } from './components/Navbar';
 import { ProblemAlert, Spinner } from './components/ui';
 import { AuditPage } from './pages/Audit';
+import { CustomerDetailPage } from './pages/CustomerDetail';
+import { CustomersPage } from './pages/Customers';
+import { ImportDetailPage, ImportsPage } from './pages/Imports';
+import { ListDetailPage, ListsPage } from './pages/Lists';
+import { SegmentEditPage, SegmentsPage } from './pages/Segments';
+import { WebhookDetailPage, WebhooksPage } from './pages/Webhooks';
 import { HomePage } from './pages/Home';
 import { JobsPage } from './pages/Jobs';
 import { LoginPage } from './pages/Login';
@@ -116,12 +122,28 @@ function Shell(props: { me: Me; setBoot: (b: Boot) => void }) {
   );
 }
 
-const ADMIN_PAGES = ['users', 'roles', 'tokens', 'audit', 'jobs'];
+const ADMIN_PAGES = ['users', 'roles', 'tokens', 'webhooks', 'audit', 'jobs'];
+const CUSTOMER_PAGES = ['customers', 'lists', 'segments', 'imports'];
 
 function Page(props: { route: string[]; me: Me }) {
   const [first, second] = props.route;
   const { me } = props;
   if (!first) return <HomePage />;
+  if (CUSTOMER_PAGES.includes(first)) {
+    if (!can(me, 'customers', 'read')) return <NoAccess />;
+    switch (first) {
+      case 'lists':
+        return second ? <ListDetailPage listKey={second} /> : <ListsPage />;
+      case 'segments':
+        if (!second) return <SegmentsPage />;
+        return <SegmentEditPage key={second} segmentKey={second === 'new' ? null : second} />;
+      case 'imports':
+        if (!can(me, 'customers', 'write')) return <NoAccess />;
+        return second ? <ImportDetailPage id={second} /> : <ImportsPage />;
+      default:
+        return second ? <CustomerDetailPage id={second} /> : <CustomersPage />;
+    }
+  }
   if ((COMPONENTS as readonly string[]).includes(first) && first !== 'admin') {
     const c = first as Component;
     return can(me, c, 'read') ? <ModulePage component={c} /> : <NoAccess />;
@@ -135,6 +157,8 @@ function Page(props: { route: string[]; me: Me }) {
         return <RolesPage />;
       case 'tokens':
         return <TokensPage />;
+      case 'webhooks':
+        return second ? <WebhookDetailPage id={second} /> : <WebhooksPage />;
       case 'audit':
         return <AuditPage />;
       case 'jobs':

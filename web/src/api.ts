@@ -68,6 +68,9 @@ export function withQuery(path: string, query?: Query): string {
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
+  /** A body sent as is (e.g. an uploaded file) with `contentType`, instead of JSON. */
+  rawBody?: Blob | string;
+  contentType?: string;
   query?: Query;
   headers?: Record<string, string>;
   /** Do not treat a 401 as "session ended" (used by the login form). */
@@ -83,8 +86,11 @@ export interface ApiResponse<T> {
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
   const method = opts.method ?? 'GET';
   const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
-  let body: string | undefined;
-  if (opts.body !== undefined) {
+  let body: string | Blob | undefined;
+  if (opts.rawBody !== undefined) {
+    headers['Content-Type'] = opts.contentType ?? 'application/octet-stream';
+    body = opts.rawBody;
+  } else if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }

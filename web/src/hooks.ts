@@ -36,9 +36,11 @@ export function useLoader<T>(load: () => Promise<T>, deps: unknown[] = []) {
  * A cursor-paged list: loads the first page (again whenever `deps` change, and on
  * `reload`), and appends the next page on `more`, skipping items already shown.
  */
-export function usePagedList<T extends { id: string }>(
+export function usePagedList<T>(
   fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
   deps: unknown[],
+  /** Tells items apart (default: their `id`). */
+  keyOf: (item: T) => string = (item) => (item as { id: string }).id,
 ) {
   const first = useLoader(() => fetchPage(undefined), deps);
   const [loadingMore, setLoadingMore] = useState(false);
@@ -57,8 +59,8 @@ export function usePagedList<T extends { id: string }>(
       // Append only to the list the cursor came from (not to one reloaded meanwhile).
       setData((old) => {
         if (old !== data) return old;
-        const seen = new Set(old.items.map((x) => x.id));
-        return { items: [...old.items, ...page.items.filter((x) => !seen.has(x.id))], next_cursor: page.next_cursor };
+        const seen = new Set(old.items.map(keyOf));
+        return { items: [...old.items, ...page.items.filter((x) => !seen.has(keyOf(x)))], next_cursor: page.next_cursor };
       });
     } catch (e) {
       setMoreError(e);
@@ -108,4 +110,25 @@ export type Action = ReturnType<typeof useAction>;
 /** All roles (built-in and custom), for the roles page and the role pickers. */
 export function useRoles() {
   return useLoader(async () => (await get<{ items: Role[] }>('/v1/roles')).items, []);
+}
+
+/** `value`, but only once it has stayed the same for `ms` milliseconds. */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+/** Calls `tick` every `ms` milliseconds while `active` (e.g. while a job runs). */
+export function usePolling(tick: () => void, ms: number, active: boolean) {
+  const latest = useRef(tick);
+  latest.current = tick;
+  useEffect(() => {
+    if (!active) return undefined;
+    const t = setInterval(() => latest.current(), ms);
+    return () => clearInterval(t);
+  }, [active, ms]);
 }

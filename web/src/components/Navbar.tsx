@@ -6,39 +6,41 @@ import { COMPONENT_LABELS, COMPONENTS, type Component } from '../types';
 
 const MODULES = COMPONENTS.filter((c) => c !== 'admin') as Exclude<Component, 'admin'>[];
 
-const ADMIN_LINKS = [
+interface NavLink {
+  key: string;
+  label: string;
+  testid?: string;
+}
+
+export const ADMIN_LINKS: NavLink[] = [
   { key: 'users', label: 'Users' },
   { key: 'roles', label: 'Roles' },
   { key: 'tokens', label: 'API tokens' },
+  { key: 'webhooks', label: 'Webhooks' },
   { key: 'audit', label: 'Audit log' },
   { key: 'jobs', label: 'Jobs' },
 ];
 
+/** The client hub's pages (component `customers`); imports need write. */
+export function customerLinks(canWrite: boolean): NavLink[] {
+  return [
+    { key: 'customers', label: 'Customers', testid: 'nav-customer-list' },
+    { key: 'lists', label: 'Lists' },
+    { key: 'segments', label: 'Segments' },
+    ...(canWrite ? [{ key: 'imports', label: 'Imports' }] : []),
+  ];
+}
+
 export function Navbar(props: { route: string[] }) {
   const { me, logout } = useSession();
   const [open, setOpen] = useState(false);
-  const [adminOpen, setAdminOpen] = useState(false);
   const [busy, setBusy] = useState(false);
-  const adminRef = useRef<HTMLLIElement>(null);
   const current = props.route[0] ?? '';
 
-  // Close menus after navigating, and the dropdown on an outside click.
-  useEffect(() => {
-    setOpen(false);
-    setAdminOpen(false);
-  }, [props.route.join('/')]);
-  useEffect(() => {
-    if (!adminOpen) return undefined;
-    const onDoc = (e: MouseEvent) => {
-      if (adminRef.current && !adminRef.current.contains(e.target as Node)) setAdminOpen(false);
-    };
-    document.addEventListener('click', onDoc);
-    return () => document.removeEventListener('click', onDoc);
-  }, [adminOpen]);
+  // Close the collapsed menu after navigating.
+  useEffect(() => setOpen(false), [props.route.join('/')]);
 
-  const modules = MODULES.filter((c) => can(me, c, 'read'));
-  const showAdmin = can(me, 'admin', 'read');
-  const adminActive = ADMIN_LINKS.some((l) => l.key === current);
+  const modules = MODULES.filter((c) => c !== 'customers' && can(me, c, 'read'));
 
   return (
     <nav class="navbar navbar-expand-lg navbar-dark kontor-navbar shadow-sm" data-testid="navbar" aria-label="Main">
@@ -61,6 +63,15 @@ export function Navbar(props: { route: string[] }) {
         </button>
         <div class={`collapse navbar-collapse ${open ? 'show' : ''}`} id="main-nav">
           <ul class="navbar-nav me-auto mb-2 mb-lg-0">
+            {can(me, 'customers', 'read') && (
+              <NavDropdown
+                label={COMPONENT_LABELS.customers}
+                testid="nav-customers"
+                links={customerLinks(can(me, 'customers', 'write'))}
+                current={current}
+                route={props.route}
+              />
+            )}
             {modules.map((c) => (
               <li class="nav-item" key={c}>
                 <a
@@ -73,31 +84,8 @@ export function Navbar(props: { route: string[] }) {
                 </a>
               </li>
             ))}
-            {showAdmin && (
-              <li class="nav-item dropdown" ref={adminRef}>
-                <button
-                  type="button"
-                  class={`nav-link dropdown-toggle btn btn-link ${adminActive ? 'active' : ''}`}
-                  aria-expanded={adminOpen}
-                  onClick={() => setAdminOpen(!adminOpen)}
-                  data-testid="nav-admin"
-                >
-                  Administration
-                </button>
-                <ul class={`dropdown-menu ${adminOpen ? 'show' : ''}`} data-testid="nav-admin-menu">
-                  {ADMIN_LINKS.map((l) => (
-                    <li key={l.key}>
-                      <a
-                        class={`dropdown-item ${current === l.key ? 'active' : ''}`}
-                        href={href(l.key)}
-                        data-testid={`nav-${l.key}`}
-                      >
-                        {l.label}
-                      </a>
-                    </li>
-                  ))}
-                </ul>
-              </li>
+            {can(me, 'admin', 'read') && (
+              <NavDropdown label="Administration" testid="nav-admin" links={ADMIN_LINKS} current={current} route={props.route} />
             )}
           </ul>
           <div class="d-flex align-items-center gap-3">
@@ -136,5 +124,56 @@ export function Navbar(props: { route: string[] }) {
         </div>
       </div>
     </nav>
+  );
+}
+
+/** A navbar dropdown of page links; closes on navigation and on an outside click. */
+function NavDropdown(props: { label: string; testid: string; links: NavLink[]; current: string; route: string[] }) {
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLLIElement>(null);
+  useEffect(() => setOpen(false), [props.route.join('/')]);
+  useEffect(() => {
+    if (!open) return undefined;
+    const onDoc = (e: MouseEvent) => {
+      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setOpen(false);
+    };
+    document.addEventListener('click', onDoc);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('click', onDoc);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, [open]);
+  const active = props.links.some((l) => l.key === props.current);
+  return (
+    <li class="nav-item dropdown" ref={ref}>
+      <button
+        type="button"
+        class={`nav-link dropdown-toggle btn btn-link ${active ? 'active' : ''}`}
+        aria-expanded={open}
+        aria-haspopup="true"
+        onClick={() => setOpen(!open)}
+        data-testid={props.testid}
+      >
+        {props.label}
+      </button>
+      <ul class={`dropdown-menu ${open ? 'show' : ''}`} data-testid={`${props.testid}-menu`}>
+        {props.links.map((l) => (
+          <li key={l.key}>
+            <a
+              class={`dropdown-item ${props.current === l.key ? 'active' : ''}`}
+              aria-current={props.current === l.key ? 'page' : undefined}
+              href={href(l.key)}
+              data-testid={l.testid ?? `nav-${l.key}`}
+            >
+              {l.label}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </li>
   );
 }

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, errorMessage } from '../api';
-import { fmtRelative, fmtTime } from '../format';
+import { fmtRelative, fmtTime, prettyJson } from '../format';
 import { useAction } from '../hooks';
 import type { Level } from '../types';
 
@@ -116,6 +116,16 @@ const STATUS_STYLE: Record<string, string> = {
   succeeded: 'text-bg-success',
   failed: 'text-bg-danger',
   cancelled: 'text-bg-warning',
+  inactive: 'text-bg-secondary',
+  erased: 'text-bg-dark',
+  granted: 'text-bg-success',
+  withdrawn: 'text-bg-secondary',
+  paused: 'text-bg-warning',
+  pending: 'text-bg-info',
+  uploaded: 'text-bg-info',
+  stale: 'text-bg-warning',
+  unregistered: 'text-bg-secondary',
+  enabled: 'text-bg-success',
 };
 
 export function StatusBadge(props: { status: string; testid?: string }) {
@@ -211,6 +221,8 @@ export function ConfirmDialog(props: {
   children: ComponentChildren;
   confirmLabel: string;
   danger?: boolean;
+  /** Keeps the confirm button disabled (e.g. until the user typed a name). */
+  confirmDisabled?: boolean;
   onConfirm: () => Promise<void>;
   onClose: () => void;
 }) {
@@ -233,7 +245,7 @@ export function ConfirmDialog(props: {
             type="button"
             class={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`}
             onClick={() => void confirm()}
-            disabled={action.busy}
+            disabled={action.busy || props.confirmDisabled === true}
             data-testid="confirm-ok"
           >
             <BusySpinner busy={action.busy} />
@@ -307,5 +319,104 @@ export function Time(props: { iso: string | null | undefined; relative?: boolean
     <time dateTime={props.iso} title={`${props.iso} (${fmtRelative(props.iso)})`} class="text-nowrap">
       {props.relative ? fmtRelative(props.iso) : fmtTime(props.iso)}
     </time>
+  );
+}
+
+/** A progress bar for `done` of `total` (a dash while the total is unknown). */
+export function ProgressBar(props: {
+  done: number;
+  total: number;
+  label: string;
+  /** queued, running, succeeded, failed or cancelled: the bar's colour and animation. */
+  state: string;
+  testid: string;
+  height?: string;
+}) {
+  const { done, total, state } = props;
+  if (total <= 0) return <span class="text-body-tertiary small">—</span>;
+  const pct = Math.max(0, Math.min(100, Math.round((done / total) * 100)));
+  const running = state === 'running';
+  const color =
+    state === 'failed' ? 'bg-danger' : state === 'cancelled' ? 'bg-warning' : state === 'succeeded' ? 'bg-success' : '';
+  return (
+    <div class="d-flex align-items-center gap-2">
+      <div
+        class="progress flex-grow-1"
+        role="progressbar"
+        aria-label={props.label}
+        aria-valuenow={done}
+        aria-valuemin={0}
+        aria-valuemax={total}
+        style={{ height: props.height ?? '0.6rem' }}
+        data-testid={props.testid}
+        data-done={done}
+        data-total={total}
+      >
+        <div
+          class={`progress-bar ${color} ${running ? 'progress-bar-striped progress-bar-animated' : ''}`}
+          style={{ width: `${pct}%` }}
+        />
+      </div>
+      <small class="text-body-secondary text-nowrap" style={{ minWidth: '3.5rem' }}>
+        {done}/{total}
+      </small>
+    </div>
+  );
+}
+
+/** Pretty-printed JSON in a scrolling box; "(none)" for null. */
+export function JsonBlock(props: { value: unknown; testid?: string }) {
+  if (props.value === null || props.value === undefined) {
+    return (
+      <div class="text-body-tertiary small fst-italic" data-testid={props.testid}>
+        (none)
+      </div>
+    );
+  }
+  return (
+    <pre class="json-block mb-0" data-testid={props.testid}>
+      {typeof props.value === 'string' ? props.value : prettyJson(props.value)}
+    </pre>
+  );
+}
+
+/** A secret shown once: read-only input with a copy button. */
+export function SecretBox(props: { id: string; label: ComponentChildren; value: string; testid: string; copyTestid: string }) {
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.value);
+    } catch {
+      // Without clipboard permission (plain http), fall back to selecting and copying.
+      const el = document.getElementById(props.id) as HTMLInputElement | null;
+      el?.select();
+      document.execCommand('copy');
+    }
+    setCopied(true);
+  };
+  return (
+    <>
+      <label for={props.id} class="form-label">
+        {props.label}
+      </label>
+      <div class="input-group">
+        <input
+          id={props.id}
+          class="form-control font-monospace"
+          readOnly
+          value={props.value}
+          onFocus={(e) => e.currentTarget.select()}
+          data-testid={props.testid}
+        />
+        <button
+          type="button"
+          class={`btn ${copied ? 'btn-success' : 'btn-outline-secondary'}`}
+          onClick={() => void copy()}
+          data-testid={props.copyTestid}
+        >
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+      </div>
+    </>
   );
 }

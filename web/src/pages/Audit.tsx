@@ -2,8 +2,7 @@ import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { DataTable, LoadMore } from '../components/DataTable';
-import { PageHeader, ProblemAlert, Time } from '../components/ui';
-import { prettyJson } from '../format';
+import { JsonBlock, PageHeader, ProblemAlert, Time } from '../components/ui';
 import { usePagedList } from '../hooks';
 import type { AuditEntry, Page } from '../types';
 
@@ -222,20 +221,5 @@ export function AuditPage() {
         <LoadMore next={entries.next} loading={entries.loadingMore} onMore={() => void entries.more()} testid="audit-load-more" />
       </div>
     </div>
-  );
-}
-
-function JsonBlock(props: { value: unknown; testid: string }) {
-  if (props.value === null || props.value === undefined) {
-    return (
-      <div class="text-body-tertiary small fst-italic" data-testid={props.testid}>
-        (none)
-      </div>
-    );
-  }
-  return (
-    <pre class="json-block mb-0" data-testid={props.testid}>
-      {prettyJson(props.value)}
-    </pre>
   );
 }

@@ -7,6 +7,7 @@ const ADMIN_TILES = [
   { key: 'users', label: 'Users', text: 'Staff accounts, roles and per-user overrides.' },
   { key: 'roles', label: 'Roles', text: 'Built-in and custom roles and their permission matrix.' },
   { key: 'tokens', label: 'API tokens', text: 'Bearer tokens for integrations and scripts.' },
+  { key: 'webhooks', label: 'Webhooks', text: 'Outbound events to other systems and their delivery log.' },
   { key: 'audit', label: 'Audit log', text: 'Who changed what, when, and from where.' },
   { key: 'jobs', label: 'Jobs', text: 'Background jobs, their progress and schedules.' },
 ];

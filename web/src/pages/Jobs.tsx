@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post } from '../api';
 import { DataTable } from '../components/DataTable';
 import { TextField } from '../components/forms';
-import { BusySpinner, Field, fieldError, inputClass, PageHeader, ProblemAlert, StatusBadge, Switch, Time } from '../components/ui';
+import { BusySpinner, Field, fieldError, inputClass, PageHeader, ProblemAlert, ProgressBar, StatusBadge, Switch, Time } from '../components/ui';
 import { useAction, useLoader } from '../hooks';
 import { useCan } from '../session';
 import type { Job, JobKind, Page, Schedule } from '../types';
@@ -210,38 +210,14 @@ function JobsTable(props: { jobs: Job[] | null; canWrite: boolean; onChanged: ()
 
 function Progress(props: { job: Job }) {
   const p = props.job.progress;
-  const total = p?.total ?? 0;
-  const done = p?.done ?? 0;
-  if (!p || total <= 0) {
-    return <span class="text-body-tertiary small">—</span>;
-  }
-  const pct = Math.max(0, Math.min(100, Math.round((done / total) * 100)));
-  const running = props.job.state === 'running';
-  const color =
-    props.job.state === 'failed' ? 'bg-danger' : props.job.state === 'cancelled' ? 'bg-warning' : props.job.state === 'succeeded' ? 'bg-success' : '';
   return (
-    <div class="d-flex align-items-center gap-2">
-      <div
-        class="progress flex-grow-1"
-        role="progressbar"
-        aria-label={`${props.job.kind} progress`}
-        aria-valuenow={done}
-        aria-valuemin={0}
-        aria-valuemax={total}
-        style={{ height: '0.6rem' }}
-        data-testid="job-progress"
-        data-done={done}
-        data-total={total}
-      >
-        <div
-          class={`progress-bar ${color} ${running ? 'progress-bar-striped progress-bar-animated' : ''}`}
-          style={{ width: `${pct}%` }}
-        />
-      </div>
-      <small class="text-body-secondary text-nowrap" style={{ minWidth: '3.5rem' }}>
-        {done}/{total}
-      </small>
-    </div>
+    <ProgressBar
+      done={p?.done ?? 0}
+      total={p?.total ?? 0}
+      label={`${props.job.kind} progress`}
+      state={props.job.state}
+      testid="job-progress"
+    />
   );
 }
 

@@ -12,6 +12,7 @@ import {
   Notice,
   PageHeader,
   ProblemAlert,
+  SecretBox,
   StatusBadge,
   Switch,
   Time,
@@ -158,7 +159,6 @@ function CreateTokenDialog(props: { onClose: () => void; onCreated: (t: CreatedT
   const [scopes, setScopes] = useState<string[]>(['*']);
   const action = useAction();
   const [created, setCreated] = useState<CreatedToken | null>(null);
-  const [copied, setCopied] = useState(false);
   const fe = action.fieldErrors;
   const all = scopes.includes('*');
 
@@ -174,18 +174,6 @@ function CreateTokenDialog(props: { onClose: () => void; onCreated: (t: CreatedT
     const t = await post<CreatedToken>('/v1/tokens', body);
     setCreated(t);
     props.onCreated(t);
-  };
-
-  const copy = async () => {
-    if (!created) return;
-    try {
-      await navigator.clipboard.writeText(created.token);
-    } catch {
-      const el = document.getElementById('token-secret') as HTMLInputElement | null;
-      el?.select();
-      document.execCommand('copy');
-    }
-    setCopied(true);
   };
 
   if (created) {
@@ -205,22 +193,17 @@ function CreateTokenDialog(props: { onClose: () => void; onCreated: (t: CreatedT
           <strong>Copy this token now.</strong> It is shown only once; Kontor stores only its hash and cannot show it
           again.
         </div>
-        <label for="token-secret" class="form-label">
-          Secret for <strong>{created.name}</strong>
-        </label>
-        <div class="input-group">
-          <input
-            id="token-secret"
-            class="form-control font-monospace"
-            readOnly
-            value={created.token}
-            onFocus={(e) => e.currentTarget.select()}
-            data-testid="token-secret"
-          />
-          <button type="button" class={`btn ${copied ? 'btn-success' : 'btn-outline-secondary'}`} onClick={copy} data-testid="token-copy">
-            {copied ? 'Copied' : 'Copy'}
-          </button>
-        </div>
+        <SecretBox
+          id="token-secret"
+          label={
+            <>
+              Secret for <strong>{created.name}</strong>
+            </>
+          }
+          value={created.token}
+          testid="token-secret"
+          copyTestid="token-copy"
+        />
         <div class="form-text">
           Use it as <code>Authorization: Bearer {created.prefix}…</code>
         </div>
