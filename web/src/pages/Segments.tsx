@@ -130,6 +130,8 @@ function SegmentEditor(props: { initial: Segment | null }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [view, setView] = useState<'builder' | 'json'>('builder');
   const [live, setLive] = useState<Live>({ state: 'idle' });
+  // The rule text the live state belongs to: an edit makes the shown count stale at once.
+  const [countedText, setCountedText] = useState('');
   const [keyError, setKeyError] = useState<string | null>(null);
   const products = useProducts();
   const lists = useLists();
@@ -146,6 +148,7 @@ function SegmentEditor(props: { initial: Segment | null }) {
   const seq = useRef(0);
   useEffect(() => {
     const r = JSON.parse(debounced) as Rule;
+    setCountedText(debounced);
     if (incomplete(r)) {
       setLive({ state: 'incomplete' });
       return;
@@ -186,6 +189,7 @@ function SegmentEditor(props: { initial: Segment | null }) {
   };
 
   const lastCount = live.state === 'ready' ? live.preview : live.state === 'loading' || live.state === 'error' ? live.last : null;
+  const shown: Live = countedText === ruleText || live.state === 'incomplete' || live.state === 'idle' ? live : { state: 'loading', last: lastCount };
 
   return (
     <div data-testid="segment-editor">
@@ -266,7 +270,7 @@ function SegmentEditor(props: { initial: Segment | null }) {
         </div>
         <div class="col-lg-4">
           <div class="segment-side">
-            <LiveCount live={live} last={lastCount} />
+            <LiveCount live={shown} last={lastCount} />
             {canWrite && (
               <form
                 class="card shadow-sm mt-3"
