@@ -180,7 +180,7 @@ export function ImportDetailPage(props: { id: string }) {
           {i.state === 'uploaded' ? (
             <MappingCard imp={i} onStarted={(n) => imp.setData(n)} />
           ) : (
-            <ResultCard imp={i} />
+            <ResultCard imp={i} onChanged={(n) => imp.setData(n)} />
           )}
         </>
       )}
@@ -201,10 +201,10 @@ function MappingCard(props: { imp: Import; onStarted: (i: Import) => void }) {
   const action = useAction();
   const fe = action.fieldErrors;
   const fields = imp.fields ?? [];
+  const canCustom = fields.some((f) => f.name.startsWith('attributes.'));
   const mapped = Object.values(mapping).filter((v) => v !== IGNORE);
   const missing = fields.filter((f) => f.required && !mapped.includes(f.name));
   const dupes = new Set(mapped.filter((v, idx) => mapped.indexOf(v) !== idx));
-  const canCustom = imp.kind === 'customers';
 
   const start = async () => {
     const body: Record<string, string | null> = {};
@@ -317,7 +317,9 @@ function MappingSelect(props: {
   error?: string;
   onChange: (v: string) => void;
 }) {
-  const { value, fields } = props;
+  const { value } = props;
+  // "attributes.<name>" describes the custom attribute choice; it is not itself a field.
+  const fields = props.fields.filter((f) => !f.name.includes('<'));
   const known = fields.some((f) => f.name === value);
   const custom = value.startsWith('attributes.') && !known;
   const selectValue = custom ? CUSTOM : value;
@@ -364,8 +366,9 @@ function MappingSelect(props: {
   );
 }
 
-function ResultCard(props: { imp: Import }) {
+function ResultCard(props: { imp: Import; onChanged: (i: Import) => void }) {
   const { imp } = props;
+  const cancel = useAction();
   const counts = imp.counts;
   const running = RUNNING.has(imp.state);
   const [elapsed, setElapsed] = useState('');
@@ -379,9 +382,23 @@ function ResultCard(props: { imp: Import }) {
       <div class="card shadow-sm mb-3">
         <div class="card-header bg-body d-flex justify-content-between">
           <span>{running ? 'Importing…' : 'Result'}</span>
-          <span class="small text-body-secondary fw-normal">{elapsed && `${running ? 'running for' : 'took'} ${elapsed}`}</span>
+          <span class="d-flex align-items-center gap-2">
+            <span class="small text-body-secondary fw-normal">{elapsed && `${running ? 'running for' : 'took'} ${elapsed}`}</span>
+            {running && (
+              <button
+                class="btn btn-sm btn-outline-danger"
+                disabled={cancel.busy}
+                onClick={() => void cancel.run(async () => props.onChanged(await post<Import>(importPath(imp.id, 'cancel'))))}
+                data-testid="import-cancel"
+                title="Stops after the current chunk of rows; rows applied so far stay"
+              >
+                Cancel
+              </button>
+            )}
+          </span>
         </div>
         <div class="card-body">
+          <ProblemAlert error={cancel.error} />
           <div class="mb-3">
             {imp.state === 'queued' && (!imp.progress || imp.progress.total <= 0) ? (
               <div class="small text-body-secondary">Waiting for a worker…</div>

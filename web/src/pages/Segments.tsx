@@ -214,7 +214,15 @@ function SegmentEditor(props: { initial: Segment | null }) {
         <div class="col-lg-8">
           <div class="card shadow-sm mb-3">
             <div class="card-header bg-body d-flex align-items-center justify-content-between">
-              <span>Rule</span>
+              <span>
+                Rule
+                {/* On small screens the count card is below the builder: a summary here. */}
+                {lastCount && (
+                  <span class={`badge ms-2 d-lg-none ${shown.state === 'ready' ? 'text-bg-primary' : 'text-bg-secondary'}`}>
+                    {lastCount.count.toLocaleString()} matching
+                  </span>
+                )}
+              </span>
               <div class="btn-group btn-group-sm" role="tablist" aria-label="Rule view">
                 <button
                   type="button"
