@@ -61,6 +61,28 @@ function ensureBuilt() {
 }
 
 /**
+ * The database for one server: SQLite in the temp dir, or, for a postgres://
+ * URL, a new database created next to the one named (every test file runs its
+ * own server at the same time, so they must not share one). Returns
+ * { url, drop() }.
+ */
+async function testDatabase(work) {
+  const base = process.env.KONTOR_TEST_DB_URL;
+  if (!base) return { url: `sqlite:${path.join(work, 'kontor.db')}`, drop: async () => {} };
+  if (!/^postgres(ql)?:\/\//.test(base)) return { url: base, drop: async () => {} };
+  const u = new URL(base);
+  const name = `${u.pathname.slice(1) || 'kontor'}_${process.pid}_${Date.now() % 100000}`.replace(/[^A-Za-z0-9_]/g, '_');
+  await run('psql', ['-q', base, '-c', `CREATE DATABASE ${name}`]);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      if (!process.env.KONTOR_TEST_KEEP) await run('psql', ['-q', base, '-c', `DROP DATABASE IF EXISTS ${name}`]).catch(() => {});
+    },
+  };
+}
+
+/**
  * Starts `kontor serve` on a migrated database with one admin user.
  * Returns { baseURL, dbUrl, logFile, logTail(), stop() }.
  */
@@ -72,7 +94,8 @@ export async function startServer() {
   ensureBuilt();
 
   const work = mkdtempSync(path.join(tmpdir(), 'kontor-web-test-'));
-  const dbUrl = process.env.KONTOR_TEST_DB_URL || `sqlite:${path.join(work, 'kontor.db')}`;
+  const db = await testDatabase(work);
+  const dbUrl = db.url;
 
   await run(bin, ['migrate', '--db', dbUrl]);
   await run(bin, ['admin', 'create', '--email', ADMIN_EMAIL, '--password-stdin', '--db', dbUrl], {
@@ -116,6 +139,7 @@ export async function startServer() {
       clearTimeout(timer);
     }
     log.end();
+    await db.drop();
     if (!process.env.KONTOR_TEST_KEEP) rmSync(work, { recursive: true, force: true });
   };
 
