@@ -2,6 +2,7 @@
 // builder, customer search and detail, CSV import and webhooks.
 //   npm run build && npm test
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, launchBrowser, login, slug, startServer, waitForText, waitUntil } from './harness.mjs';
@@ -62,14 +63,11 @@ describe('Kontor web app: client hub', () => {
   let browser;
   let page;
   let api;
-  let routes = new Set();
   let failed = false;
-  let downloads = [];
 
   before(async () => {
     server = await startServer();
     api = await apiClient(server.baseURL);
-    routes = new Set(Object.keys((await api.call('GET', '/v1/openapi.json')).body.paths));
     await api.call('PUT', '/v1/products/GOLD', { name: 'Gold research', kind: 'subscription' });
     await api.call('PUT', '/v1/products/SILVER', { name: 'Silver research', kind: 'subscription' });
     for (const p of PEOPLE) {
@@ -214,6 +212,13 @@ describe('Kontor web app: client hub', () => {
     await waitForText(page.getByTestId('segment-count'), /^1$/);
     assert.match(page.url(), /segment=gold-email/);
 
+    // Export of the filtered customers: the segment's one customer.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('customers-export').click()]);
+    const exported = readFileSync(await download.path(), 'utf8').trim().split(/\r?\n/);
+    assert.match(exported[0], /^external_id,/);
+    assert.equal(exported.length, 2, exported.join('\n'));
+    assert.match(exported[1], /^t-1,/);
+
     // The saved segment lists its count and opens in the builder again.
     await page.goto('/#/segments');
     await waitForText(page.locator('[data-testid="segment-row"][data-key="gold-email"]').getByTestId('segment-count'), /^1$/);
@@ -281,11 +286,7 @@ describe('Kontor web app: client hub', () => {
     assert.equal((await api.call('GET', '/v1/customers/t-6')).body.status, 'erased');
   });
 
-  step('imports a CSV with bad rows: mapping, progress, counts, row errors and the error report', async (t) => {
-    if (!routes.has('/v1/imports')) {
-      t.skip('the server has no /v1/imports yet');
-      return;
-    }
+  step('imports a CSV with bad rows: mapping, progress, counts, row errors and the error report', async () => {
     const csv = [
       'Kunden-Nr;Vorname;Nachname;E-Mail;Segment',
       'imp-1;Ida;Imker;ida@example.com;gold',
@@ -329,8 +330,6 @@ describe('Kontor web app: client hub', () => {
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('import-errors-csv').click()]);
     const path = await download.path();
-    downloads.push(path);
-    const { readFileSync } = await import('node:fs');
     const report = readFileSync(path, 'utf8');
     assert.match(report.split('\n')[0], /^row,column,field,message/);
     assert.match(report, /^3,E-Mail,/m);
@@ -344,11 +343,7 @@ describe('Kontor web app: client hub', () => {
     await page.getByTestId('import-duplicate').waitFor();
   });
 
-  step('creates a webhook, shows its secret once, sends a test and shows the delivery log', async (t) => {
-    if (!routes.has('/v1/webhooks')) {
-      t.skip('the server has no /v1/webhooks yet');
-      return;
-    }
+  step('creates a webhook, shows its secret once, sends a test and shows the delivery log', async () => {
     const received = [];
     const receiver = createServer((req, res) => {
       let body = '';
