@@ -11,6 +11,7 @@
 #include "http/system_api.h"
 #include "jobs/api.h"
 #include "store/migrate.h"
+#include "webhooks/api.h"
 
 namespace kontor {
 
@@ -43,22 +44,39 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   devices_ = std::make_unique<clients::DeviceService>(*db_);
   lists_ = std::make_unique<clients::ListService>(*db_);
   segments_ = std::make_unique<clients::SegmentService>(*db_);
+  webhooks_ = std::make_unique<webhooks::WebhookService>(*db_, clock_);
 }
 
 App::~App() = default;
 
 Status App::Init() {
   RETURN_IF_ERROR(auth_->SeedRoles());
+  ASSIGN_OR_RETURN(webhook_client_, webhooks::HttpClient::Create(config_.webhooks.ca_file));
+  {
+    const auto& wc = config_.webhooks;
+    webhooks::Options wo;
+    wo.max_attempts = wc.max_attempts;
+    wo.backoff_base_ms = wc.backoff_base_ms;
+    wo.backoff_max_ms = wc.backoff_max_ms;
+    wo.timeout_ms = wc.timeout_ms;
+    wo.disable_after_failures = wc.disable_after_failures;
+    wo.poll_ms = wc.poll_ms;
+    wo.workers = wc.workers;
+    wo.node_id = jobs_->node_id();
+    webhook_outbox_ = std::make_unique<webhooks::Outbox>(*db_, clock_, *webhook_client_, wo);
+  }
   RegisterJobKinds();
   // Periodic housekeeping; EnsureSchedule is idempotent across nodes.
   RETURN_IF_ERROR(jobs_->EnsureSchedule("system.cleanup", "system.cleanup", "17 * * * *", "UTC", {}));
   RETURN_IF_ERROR(jobs_->EnsureSchedule("clients.devices.stale", "clients.devices.stale", "30 3 * * *", "UTC", {}));
+  RETURN_IF_ERROR(jobs_->EnsureSchedule("webhooks.prune", "webhooks.prune", "45 3 * * *", "UTC", {}));
 
   http::RegisterSystemRoutes(router_, *db_, metrics_, KONTOR_VERSION);
   auth::RegisterRoutes(router_, *auth_);
   audit::RegisterRoutes(router_, *db_);
   jobs::RegisterRoutes(router_, *db_, *jobs_);
   clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_, *lists_, *segments_);
+  webhooks::RegisterRoutes(router_, *webhooks_, *webhook_outbox_);
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;
@@ -123,6 +141,14 @@ void App::RegisterJobKinds() {
                          return ctx.SetProgress(n, n);
                        },
                        3, NoPayload});
+  jobs_->RegisterKind({"webhooks.prune", "Deletes webhook deliveries older than webhooks.retention_days",
+                       [this](jobs::JobContext& ctx) -> Status {
+                         const int64_t cutoff =
+                             ctx.clock().NowMs() - int64_t{config_.webhooks.retention_days} * 86400000;
+                         ASSIGN_OR_RETURN(int64_t n, webhook_outbox_->Prune(cutoff));
+                         return ctx.SetProgress(n, n);
+                       },
+                       3, NoPayload});
 }
 
 Status App::Serve() {
@@ -140,12 +166,14 @@ Status App::Serve() {
   server_ = std::make_unique<http::Server>(*dispatcher_, so);
   RETURN_IF_ERROR(server_->Listen());
   if (config_.jobs.enabled) jobs_->Start();
+  if (config_.webhooks.enabled) webhook_outbox_->Start();
   LogInfo("kontor serving", {{"listen", so.host + ":" + std::to_string(server_->port())},
                              {"db", config_.db.substr(0, config_.db.find(':'))},
                              {"version", KONTOR_VERSION}});
   server_->Run();
   LogInfo("http server drained; stopping job workers");
   jobs_->Stop();
+  webhook_outbox_->Stop();
   LogInfo("kontor stopped");
   return Status::Ok();
 }

@@ -20,6 +20,9 @@
 #include "http/static_files.h"
 #include "jobs/job_service.h"
 #include "store/database.h"
+#include "webhooks/http_client.h"
+#include "webhooks/outbox.h"
+#include "webhooks/webhooks.h"
 
 namespace kontor {
 
@@ -60,6 +63,9 @@ class App {
   std::unique_ptr<clients::DeviceService> devices_;
   std::unique_ptr<clients::ListService> lists_;
   std::unique_ptr<clients::SegmentService> segments_;
+  std::unique_ptr<webhooks::WebhookService> webhooks_;
+  std::unique_ptr<webhooks::HttpClient> webhook_client_;  // created by Init()
+  std::unique_ptr<webhooks::Outbox> webhook_outbox_;      // created by Init()
   http::Router router_;
   http::Metrics metrics_;
   std::unique_ptr<http::StaticFiles> static_files_;

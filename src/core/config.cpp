@@ -64,6 +64,16 @@ const std::vector<Binding>& Bindings() {
       INT("jobs.lease_seconds", "KONTOR_JOBS_LEASE_SECONDS", "job lease; a crashed node's job is taken over after it", jobs.lease_seconds, 2, 86400),
       INT("jobs.poll_ms", "KONTOR_JOBS_POLL_MS", "how often idle workers look for due jobs", jobs.poll_ms, 10, 60000),
       BOOL("jobs.enabled", "KONTOR_JOBS_ENABLED", "run job workers and schedules in this process", jobs.enabled),
+      BOOL("webhooks.enabled", "KONTOR_WEBHOOKS_ENABLED", "run webhook fan-out and delivery workers in this process", webhooks.enabled),
+      INT("webhooks.workers", "KONTOR_WEBHOOKS_WORKERS", "webhook delivery threads (each holds one request at a time)", webhooks.workers, 1, 64),
+      INT("webhooks.poll_ms", "KONTOR_WEBHOOKS_POLL_MS", "how often idle webhook workers look for changes and due deliveries", webhooks.poll_ms, 10, 60000),
+      INT("webhooks.timeout_ms", "KONTOR_WEBHOOKS_TIMEOUT_MS", "time an endpoint has to answer a delivery", webhooks.timeout_ms, 100, 120000),
+      INT("webhooks.backoff_base_ms", "KONTOR_WEBHOOKS_BACKOFF_BASE_MS", "delay before the first retry; doubles per attempt, with jitter", webhooks.backoff_base_ms, 1, 86400000),
+      INT("webhooks.backoff_max_ms", "KONTOR_WEBHOOKS_BACKOFF_MAX_MS", "longest delay between two attempts", webhooks.backoff_max_ms, 1, 604800000),
+      INT("webhooks.max_attempts", "KONTOR_WEBHOOKS_MAX_ATTEMPTS", "attempts per delivery before it is failed", webhooks.max_attempts, 1, 100),
+      INT("webhooks.disable_after_failures", "KONTOR_WEBHOOKS_DISABLE_AFTER_FAILURES", "consecutive failed attempts after which an endpoint is disabled", webhooks.disable_after_failures, 1, 100000),
+      INT("webhooks.retention_days", "KONTOR_WEBHOOKS_RETENTION_DAYS", "finished deliveries older than this are deleted (daily job)", webhooks.retention_days, 1, 3650),
+      STR("webhooks.ca_file", "KONTOR_WEBHOOKS_CA_FILE", "PEM CA bundle for https endpoints (default: the system store)", webhooks.ca_file),
   };
   return kBindings;
 }

@@ -51,6 +51,19 @@ struct Config {
     int poll_ms = 500;
     bool enabled = true;
   } jobs;
+
+  struct Webhooks {
+    bool enabled = true;  // run the fan-out and delivery workers in this process
+    int workers = 2;
+    int poll_ms = 1000;
+    int timeout_ms = 10000;
+    int backoff_base_ms = 30000;
+    int backoff_max_ms = 6 * 3600 * 1000;
+    int max_attempts = 8;
+    int disable_after_failures = 20;
+    int retention_days = 30;
+    std::string ca_file;  // PEM bundle; empty = the system CA store
+  } webhooks;
 };
 
 struct ConfigKey {
