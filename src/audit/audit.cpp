@@ -13,17 +13,30 @@ Actor Actor::System(std::string label, int64_t now_ms) {
 }
 
 Status Record(store::Connection& c, const Actor& actor, const Entry& e) {
+  return RecordMany(c, actor, {e});
+}
+
+Status RecordMany(store::Connection& c, const Actor& actor, const std::vector<Entry>& entries) {
   auto text = [](const std::optional<json::value>& v) -> store::Value {
     if (!v) return nullptr;
     return json::serialize(*v);
   };
-  return c.Execute(
-              "INSERT INTO audit_log (at, actor_type, actor_id, actor_label, action, resource_type, "
-              "resource_id, before_json, after_json, request_id, client_ip) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-              {actor.now_ms, actor.type, actor.id, actor.label, e.action, e.resource_type,
-               e.resource_id, text(e.before), text(e.after), actor.request_id, actor.client_ip})
-      .status();
+  store::Params values;
+  values.reserve(entries.size() * 11);
+  for (const Entry& e : entries) {
+    for (store::Value v :
+         {store::Value(actor.now_ms), store::Value(actor.type), store::Value(actor.id),
+          store::Value(actor.label), store::Value(e.action), store::Value(e.resource_type),
+          store::Value(e.resource_id), text(e.before), text(e.after),
+          store::Value(actor.request_id), store::Value(actor.client_ip)}) {
+      values.push_back(std::move(v));
+    }
+  }
+  return store::InsertMany(
+      c,
+      "INSERT INTO audit_log (at, actor_type, actor_id, actor_label, action, resource_type, "
+      "resource_id, before_json, after_json, request_id, client_ip) VALUES",
+      11, values);
 }
 
 Result<Page> Query(store::Database& db, const Filter& f) {
@@ -52,11 +65,26 @@ Result<Page> Query(store::Database& db, const Filter& f) {
       p.emplace_back(*f.action);
     }
   }
-  if (f.resource_type) { sql += " AND resource_type = ?"; p.emplace_back(*f.resource_type); }
-  if (f.resource_id) { sql += " AND resource_id = ?"; p.emplace_back(*f.resource_id); }
-  if (f.since_ms) { sql += " AND at >= ?"; p.emplace_back(*f.since_ms); }
-  if (f.until_ms) { sql += " AND at < ?"; p.emplace_back(*f.until_ms); }
-  if (f.before_id) { sql += " AND id < ?"; p.emplace_back(*f.before_id); }
+  if (f.resource_type) {
+    sql += " AND resource_type = ?";
+    p.emplace_back(*f.resource_type);
+  }
+  if (f.resource_id) {
+    sql += " AND resource_id = ?";
+    p.emplace_back(*f.resource_id);
+  }
+  if (f.since_ms) {
+    sql += " AND at >= ?";
+    p.emplace_back(*f.since_ms);
+  }
+  if (f.until_ms) {
+    sql += " AND at < ?";
+    p.emplace_back(*f.until_ms);
+  }
+  if (f.before_id) {
+    sql += " AND id < ?";
+    p.emplace_back(*f.before_id);
+  }
   sql += " ORDER BY id DESC LIMIT ?";
   p.emplace_back(static_cast<int64_t>(f.limit + 1));
 

@@ -35,6 +35,8 @@ struct Entry {
 
 // REQUIRES: `c` is inside the transaction that makes the change.
 Status Record(store::Connection& c, const Actor& actor, const Entry& e);
+// The same for many entries of one actor, in a few multi-row statements.
+Status RecordMany(store::Connection& c, const Actor& actor, const std::vector<Entry>& entries);
 
 struct Filter {
   std::optional<std::string> actor;  // matches the actor label (substring) or id

@@ -45,7 +45,9 @@ Response Versioned(int status, const json::object& body, int64_t version) {
   return r;
 }
 
-Response CustomerResponse(int status, const Customer& c) { return Versioned(status, CustomerToJson(c), c.version); }
+Response CustomerResponse(int status, const Customer& c) {
+  return Versioned(status, CustomerToJson(c), c.version);
+}
 
 // The answer to a create-or-update: 201 when this call created the record
 // (changed at version 1), else 200.
@@ -65,7 +67,8 @@ Result<std::string> PathExternalId(const Request& req) {
 Result<std::vector<json::value>> BatchItems(const Request& req) {
   std::vector<json::value> items;
   std::string_view ct = req.Header("content-type");
-  const bool ndjson = ct.starts_with("application/x-ndjson") || ct.starts_with("application/ndjson");
+  const bool ndjson =
+      ct.starts_with("application/x-ndjson") || ct.starts_with("application/ndjson");
   json::parse_options opt;
   opt.max_depth = 32;
   if (!ndjson) {
@@ -87,14 +90,16 @@ Result<std::vector<json::value>> BatchItems(const Request& req) {
       json::value v = json::parse(line, ec, {}, opt);
       if (ec) {
         // Kept as a string so its result can name the line.
-        items.emplace_back(json::string("\x01line " + std::to_string(line_no) + ": " + ec.message()));
+        items.emplace_back(
+            json::string("\x01line " + std::to_string(line_no) + ": " + ec.message()));
         continue;
       }
       items.push_back(std::move(v));
     }
   }
   if (items.size() > kMaxBatchItems) {
-    return Status::Validation({{"body", "at most " + std::to_string(kMaxBatchItems) + " customers per call"}});
+    return Status::Validation(
+        {{"body", "at most " + std::to_string(kMaxBatchItems) + " customers per call"}});
   }
   return items;
 }
@@ -105,54 +110,60 @@ Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) 
   const audit::Actor actor = req.Actor();
   json::array results(items.size());
   int64_t created = 0, updated = 0, unchanged = 0, failed = 0;
-  // One transaction for the call, a savepoint per item: a failing item rolls
-  // back only itself, and the good ones commit together.
-  RETURN_IF_ERROR(db.Transact([&](store::Connection& c) -> Status {
-    created = updated = unchanged = failed = 0;
-    for (size_t i = 0; i < items.size(); ++i) {
-      const std::string prefix = "items[" + std::to_string(i) + "].";
-      json::object result{{"index", static_cast<int64_t>(i)}};
-      auto fail = [&](const Status& st) {
-        ++failed;
-        json::array errors;
-        for (const auto& f : st.fields()) errors.push_back({{"field", f.field}, {"message", f.message}});
-        if (errors.empty()) errors.push_back({{"field", prefix.substr(0, prefix.size() - 1)}, {"message", st.message()}});
-        result["status"] = "error";
-        result["errors"] = std::move(errors);
-      };
-      const json::value& item = items[i];
-      if (item.is_string() && item.get_string().starts_with("\x01")) {
-        fail(Status::InvalidArgument(std::string(item.get_string().subview(1))));
-      } else if (!item.is_object()) {
-        fail(Status::Validation({{prefix.substr(0, prefix.size() - 1), "must be a JSON object"}}));
-      } else {
-        auto in = ParseCustomer(item.get_object(), std::nullopt, actor.now_ms, prefix);
-        if (!in.ok()) {
-          fail(in.status());
-        } else {
-          result["external_id"] = in->external_id;
-          RETURN_IF_ERROR(c.ExecuteScript("SAVEPOINT batch_item"));
-          auto up = svc.Upsert(c, actor, *in, std::nullopt);
-          if (up.ok()) {
-            RETURN_IF_ERROR(c.ExecuteScript("RELEASE SAVEPOINT batch_item"));
-            result["status"] = up->created ? "created" : up->changed ? "updated" : "unchanged";
-            result["version"] = up->customer.version;
-            ++(up->created ? created : up->changed ? updated : unchanged);
-          } else {
-            RETURN_IF_ERROR(c.ExecuteScript("ROLLBACK TO SAVEPOINT batch_item"));
-            if (up.status().code() == StatusCode::kUnavailable || up.status().code() == StatusCode::kInternal) {
-              return up.status();  // the database, not the item: retry or fail the call
-            }
-            fail(up.status());
-          }
-        }
-      }
-      results[i] = std::move(result);
+  auto fail = [&](size_t i, const std::string& prefix, const Status& st) {
+    ++failed;
+    json::array errors;
+    for (const auto& f : st.fields())
+      errors.push_back({{"field", f.field}, {"message", f.message}});
+    if (errors.empty())
+      errors.push_back({{"field", prefix.substr(0, prefix.size() - 1)}, {"message", st.message()}});
+    json::object& result = results[i].as_object();
+    result["status"] = "error";
+    result["errors"] = std::move(errors);
+  };
+  // Bad items are answered before anything is written; the good ones go in
+  // one transaction through the bulk path.
+  std::vector<CustomerInput> good;
+  std::vector<size_t> good_index;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string prefix = "items[" + std::to_string(i) + "].";
+    results[i] = json::object{{"index", static_cast<int64_t>(i)}};
+    const json::value& item = items[i];
+    if (item.is_string() && item.get_string().starts_with("\x01")) {
+      fail(i, prefix, Status::InvalidArgument(std::string(item.get_string().subview(1))));
+    } else if (!item.is_object()) {
+      fail(i, prefix,
+           Status::Validation({{prefix.substr(0, prefix.size() - 1), "must be a JSON object"}}));
+    } else if (auto in = ParseCustomer(item.get_object(), std::nullopt, actor.now_ms, prefix);
+               !in.ok()) {
+      fail(i, prefix, in.status());
+    } else {
+      results[i].as_object()["external_id"] = in->external_id;
+      good.push_back(std::move(*in));
+      good_index.push_back(i);
     }
+  }
+  std::vector<Result<UpsertResult>> applied;
+  RETURN_IF_ERROR(db.Transact([&](store::Connection& c) -> Status {
+    ASSIGN_OR_RETURN(applied, svc.UpsertMany(c, actor, good));
     return Status::Ok();
   }));
-  return http::JsonResponse(200, json::object{{"created", created}, {"updated", updated},
-                                              {"unchanged", unchanged}, {"failed", failed},
+  for (size_t k = 0; k < applied.size(); ++k) {
+    const size_t i = good_index[k];
+    const Result<UpsertResult>& up = applied[k];
+    if (!up.ok()) {
+      fail(i, "items[" + std::to_string(i) + "].", up.status());
+      continue;
+    }
+    json::object& result = results[i].as_object();
+    result["status"] = up->created ? "created" : up->changed ? "updated" : "unchanged";
+    result["version"] = up->customer.version;
+    ++(up->created ? created : up->changed ? updated : unchanged);
+  }
+  return http::JsonResponse(200, json::object{{"created", created},
+                                              {"updated", updated},
+                                              {"unchanged", unchanged},
+                                              {"failed", failed},
                                               {"items", std::move(results)}});
 }
 
@@ -163,62 +174,86 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                     SegmentService& segments) {
   const auto kCustomers = auth::Component::kCustomers;
   // Literal paths first: /v1/customers/batch must not be taken for an id.
-  router.Add({"POST", "/v1/customers/batch", Access::Write(kCustomers),
-              [&db, &svc](Request& req) { return Batch(db, svc, req); }, "customers",
-              "Create or update up to 10,000 customers (JSON array or NDJSON); per-item results",
-              json::parse(R"({"type":"array","maxItems":10000,"items":{"type":"object"}})"),
-              json::parse(R"({"type":"object","properties":{"created":{"type":"integer"},"updated":{"type":"integer"},
+  router.Add(
+      {"POST",
+       "/v1/customers/batch",
+       Access::Write(kCustomers),
+       [&db, &svc](Request& req) { return Batch(db, svc, req); },
+       "customers",
+       "Create or update up to 10,000 customers (JSON array or NDJSON); per-item results",
+       json::parse(R"({"type":"array","maxItems":10000,"items":{"type":"object"}})"),
+       json::parse(
+           R"({"type":"object","properties":{"created":{"type":"integer"},"updated":{"type":"integer"},
                 "unchanged":{"type":"integer"},"failed":{"type":"integer"},"items":{"type":"array"}}})"),
-              200, {}, "application/json", false, kMaxBatchBytes, true});
+       200,
+       {},
+       "application/json",
+       false,
+       kMaxBatchBytes,
+       true});
 
-  router.Add({"GET", "/v1/customers", Access::Read(kCustomers),
-              [&svc, &db](Request& req) -> Result<Response> {
-                RETURN_IF_ERROR(http::OnlyQueryParams(
-                    req, {"q", "tag", "status", "list", "segment", "updated_since", "cursor", "limit"}));
-                CustomerService::Filter f;
-                f.q = req.Query("q");
-                f.tag = req.Query("tag");
-                f.status = req.Query("status");
-                if (f.status && *f.status != "active" && *f.status != "inactive" && *f.status != "erased") {
-                  return Status::BadParameter("status", "must be active, inactive or erased");
-                }
-                // Lists of every kind and saved segments go through the
-                // segment compiler, so dynamic membership is evaluated now.
-                json::array conditions;
-                if (auto list = req.Query("list")) conditions.push_back(json::object{{"member_of", *list}});
-                if (auto seg = req.Query("segment")) conditions.push_back(json::object{{"segment", *seg}});
-                if (!conditions.empty()) {
-                  Status compiled = db.WithConnection([&](store::Connection& c) -> Status {
-                    DbSegmentResolver resolver(c);
-                    auto s = CompileSegment(json::value(json::object{{"all", conditions}}), c.dialect(), req.now_ms,
-                                            resolver, "query");
-                    if (!s.ok()) return s.status();
-                    f.segment_where = s->where;
-                    f.segment_params = s->params;
-                    return Status::Ok();
-                  });
-                  if (compiled.code() == StatusCode::kNotFound || compiled.code() == StatusCode::kValidation) {
-                    return Status::BadParameter(req.Query("list") ? "list" : "segment", compiled.message());
-                  }
-                  RETURN_IF_ERROR(compiled);
-                }
-                ASSIGN_OR_RETURN(f.updated_since, http::TimeParam(req, "updated_since"));
-                ASSIGN_OR_RETURN(f.after_id, http::CursorParam(req));
-                ASSIGN_OR_RETURN(f.limit, http::LimitParam(req, 50, 1000));
-                ASSIGN_OR_RETURN(auto page, svc.List(f));
-                json::array items;
-                for (const auto& c : page.first) items.push_back(CustomerToJson(c));
-                return http::JsonResponse(200, json::object{{"items", std::move(items)},
-                                                            {"next_cursor", http::CursorOrNull(page.second)}});
-              },
-              "customers", "Search and page customers", nullptr,
-              json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
-              200,
-              {{"q", "email, name, company or exact external id"}, {"tag", "has this tag"},
-               {"status", "active, inactive or erased"}, {"list", "member of this list (key), any kind"},
-               {"segment", "matches this saved segment (key)"},
-               {"updated_since", "RFC 3339"}, {"cursor", "next_cursor of the previous page"},
-               {"limit", "1-1000", "integer"}}});
+  router.Add(
+      {"GET",
+       "/v1/customers",
+       Access::Read(kCustomers),
+       [&svc, &db](Request& req) -> Result<Response> {
+         RETURN_IF_ERROR(http::OnlyQueryParams(
+             req, {"q", "tag", "status", "list", "segment", "updated_since", "cursor", "limit"}));
+         CustomerService::Filter f;
+         f.q = req.Query("q");
+         f.tag = req.Query("tag");
+         f.status = req.Query("status");
+         if (f.status && *f.status != "active" && *f.status != "inactive" &&
+             *f.status != "erased") {
+           return Status::BadParameter("status", "must be active, inactive or erased");
+         }
+         // Lists of every kind and saved segments go through the
+         // segment compiler, so dynamic membership is evaluated now.
+         json::array conditions;
+         if (auto list = req.Query("list"))
+           conditions.push_back(json::object{{"member_of", *list}});
+         if (auto seg = req.Query("segment")) conditions.push_back(json::object{{"segment", *seg}});
+         if (!conditions.empty()) {
+           Status compiled = db.WithConnection([&](store::Connection& c) -> Status {
+             DbSegmentResolver resolver(c);
+             auto s = CompileSegment(json::value(json::object{{"all", conditions}}), c.dialect(),
+                                     req.now_ms, resolver, "query");
+             if (!s.ok()) return s.status();
+             f.segment_where = s->where;
+             f.segment_params = s->params;
+             return Status::Ok();
+           });
+           if (compiled.code() == StatusCode::kNotFound ||
+               compiled.code() == StatusCode::kValidation) {
+             return Status::BadParameter(req.Query("list") ? "list" : "segment",
+                                         compiled.message());
+           }
+           RETURN_IF_ERROR(compiled);
+         }
+         ASSIGN_OR_RETURN(f.updated_since, http::TimeParam(req, "updated_since"));
+         ASSIGN_OR_RETURN(f.after_id, http::CursorParam(req));
+         ASSIGN_OR_RETURN(f.limit, http::LimitParam(req, 50, 1000));
+         ASSIGN_OR_RETURN(auto page, svc.List(f));
+         json::array items;
+         for (const auto& c : page.first) items.push_back(CustomerToJson(c));
+         return http::JsonResponse(200,
+                                   json::object{{"items", std::move(items)},
+                                                {"next_cursor", http::CursorOrNull(page.second)}});
+       },
+       "customers",
+       "Search and page customers",
+       nullptr,
+       json::parse(
+           R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
+       200,
+       {{"q", "email, name, company or exact external id"},
+        {"tag", "has this tag"},
+        {"status", "active, inactive or erased"},
+        {"list", "member of this list (key), any kind"},
+        {"segment", "matches this saved segment (key)"},
+        {"updated_since", "RFC 3339"},
+        {"cursor", "next_cursor of the previous page"},
+        {"limit", "1-1000", "integer"}}});
 
   router.Add({"PUT", "/v1/customers/{external_id}", Access::Write(kCustomers),
               [&svc](Request& req) -> Result<Response> {
@@ -247,7 +282,8 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 RETURN_IF_ERROR(svc.Erase(req.Actor(), id, if_match).status());
                 return http::NoContent();
               },
-              "customers", "Erase a customer: personal data anonymized, the record and audit trail kept",
+              "customers",
+              "Erase a customer: personal data anonymized, the record and audit trail kept",
               nullptr, nullptr, 204});
 
   router.Add({"GET", "/v1/customers/{external_id}/subscriptions", Access::Read(kCustomers),
@@ -259,32 +295,40 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               "subscriptions", "A customer's subscriptions and single purchases", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
 
-  router.Add({"GET", "/v1/customers/{external_id}/timeline", Access::Read(kCustomers),
-              [&db, &svc](Request& req) -> Result<Response> {
-                RETURN_IF_ERROR(http::OnlyQueryParams(req, {"cursor", "limit"}));
-                ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
-                ASSIGN_OR_RETURN(std::optional<int64_t> before, http::CursorParam(req));
-                ASSIGN_OR_RETURN(int limit, http::LimitParam(req, 50, 500));
-                RETURN_IF_ERROR(svc.Get(id).status());  // 404 for an unknown customer
-                ASSIGN_OR_RETURN(TimelinePage page, ReadCustomerTimeline(db, id, before, limit));
-                return http::JsonResponse(200, json::object{{"items", std::move(page.items)},
-                                                            {"next_cursor", http::CursorOrNull(page.next_before)}});
-              },
-              "customers",
-              "A customer's changes, newest first: the customer, its subscriptions, list memberships and devices",
-              nullptr,
-              json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
-              200, {{"cursor", "next_cursor of the previous page"}, {"limit", "1-500", "integer"}}});
-  router.Add({"GET", "/v1/customers/{external_id}/lists", Access::Read(kCustomers),
-              [&lists](Request& req) -> Result<Response> {
-                ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
-                ASSIGN_OR_RETURN(auto of, lists.ListsOf(id, req.now_ms));
-                return http::ItemsResponse(of, [](const DistributionList& l) {
-                  return json::object{{"key", l.data.key}, {"name", l.data.name}, {"kind", l.data.kind}};
-                });
-              },
-              "lists", "Every list (any kind) the customer is a member of now", nullptr,
-              json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
+  router.Add(
+      {"GET",
+       "/v1/customers/{external_id}/timeline",
+       Access::Read(kCustomers),
+       [&db, &svc](Request& req) -> Result<Response> {
+         RETURN_IF_ERROR(http::OnlyQueryParams(req, {"cursor", "limit"}));
+         ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
+         ASSIGN_OR_RETURN(std::optional<int64_t> before, http::CursorParam(req));
+         ASSIGN_OR_RETURN(int limit, http::LimitParam(req, 50, 500));
+         RETURN_IF_ERROR(svc.Get(id).status());  // 404 for an unknown customer
+         ASSIGN_OR_RETURN(TimelinePage page, ReadCustomerTimeline(db, id, before, limit));
+         return http::JsonResponse(
+             200, json::object{{"items", std::move(page.items)},
+                               {"next_cursor", http::CursorOrNull(page.next_before)}});
+       },
+       "customers",
+       "A customer's changes, newest first: the customer, its subscriptions, list memberships and "
+       "devices",
+       nullptr,
+       json::parse(
+           R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
+       200,
+       {{"cursor", "next_cursor of the previous page"}, {"limit", "1-500", "integer"}}});
+  router.Add(
+      {"GET", "/v1/customers/{external_id}/lists", Access::Read(kCustomers),
+       [&lists](Request& req) -> Result<Response> {
+         ASSIGN_OR_RETURN(std::string id, PathExternalId(req));
+         ASSIGN_OR_RETURN(auto of, lists.ListsOf(id, req.now_ms));
+         return http::ItemsResponse(of, [](const DistributionList& l) {
+           return json::object{{"key", l.data.key}, {"name", l.data.name}, {"kind", l.data.kind}};
+         });
+       },
+       "lists", "Every list (any kind) the customer is a member of now", nullptr,
+       json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
 
   router.Add({"GET", "/v1/products", Access::Read(kCustomers),
               [&subs](Request&) -> Result<Response> {
@@ -293,23 +337,25 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               },
               "products", "List products", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
-  router.Add({"PUT", "/v1/products/{code}", Access::Write(kCustomers),
-              [&subs](Request& req) -> Result<Response> {
-                const std::string& code = req.PathParam("code");
-                if (!ValidateExternalId(code).ok() || code.size() > 64) return Status::NotFound("no product " + code);
-                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
-                JsonReader r(body);
-                auto name = r.String("name", true, 200, 1);
-                auto kind = r.Enum("kind", true, {"subscription", "single"});
-                RETURN_IF_ERROR(r.Finish());
-                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
-                ASSIGN_OR_RETURN(auto up, subs.UpsertProduct(req.Actor(), code, *name, *kind, if_match));
-                return UpsertResponse(up, ProductToJson);
-              },
-              "products", "Create or update a product by code",
-              json::parse(R"({"type":"object","required":["name","kind"],"additionalProperties":false,
+  router.Add(
+      {"PUT", "/v1/products/{code}", Access::Write(kCustomers),
+       [&subs](Request& req) -> Result<Response> {
+         const std::string& code = req.PathParam("code");
+         if (!ValidateExternalId(code).ok() || code.size() > 64)
+           return Status::NotFound("no product " + code);
+         ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+         JsonReader r(body);
+         auto name = r.String("name", true, 200, 1);
+         auto kind = r.Enum("kind", true, {"subscription", "single"});
+         RETURN_IF_ERROR(r.Finish());
+         ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+         ASSIGN_OR_RETURN(auto up, subs.UpsertProduct(req.Actor(), code, *name, *kind, if_match));
+         return UpsertResponse(up, ProductToJson);
+       },
+       "products", "Create or update a product by code",
+       json::parse(R"({"type":"object","required":["name","kind"],"additionalProperties":false,
                 "properties":{"name":{"type":"string"},"kind":{"enum":["subscription","single"]}}})"),
-              json::parse(R"({"type":"object"})")});
+       json::parse(R"({"type":"object"})")});
   router.Add({"GET", "/v1/products/{code}", Access::Read(kCustomers),
               [&subs](Request& req) -> Result<Response> {
                 ASSIGN_OR_RETURN(Product p, subs.GetProduct(req.PathParam("code")));
@@ -317,23 +363,25 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               },
               "products", "Get a product", nullptr, json::parse(R"({"type":"object"})")});
 
-  router.Add({"PUT", "/v1/subscriptions/{external_id}", Access::Write(kCustomers),
-              [&subs](Request& req) -> Result<Response> {
-                const std::string& id = req.PathParam("external_id");
-                if (!ValidateExternalId(id).ok()) return Status::NotFound("no subscription " + id);
-                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
-                ASSIGN_OR_RETURN(SubscriptionInput in, ParseSubscription(body, id));
-                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
-                ASSIGN_OR_RETURN(auto up, subs.Upsert(req.Actor(), in, if_match));
-                return UpsertResponse(up, SubscriptionToJson);
-              },
-              "subscriptions", "Create or update a subscription (customer x product) by its upstream id",
-              json::parse(R"({"type":"object","required":["customer","product"],"additionalProperties":false,
+  router.Add(
+      {"PUT", "/v1/subscriptions/{external_id}", Access::Write(kCustomers),
+       [&subs](Request& req) -> Result<Response> {
+         const std::string& id = req.PathParam("external_id");
+         if (!ValidateExternalId(id).ok()) return Status::NotFound("no subscription " + id);
+         ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+         ASSIGN_OR_RETURN(SubscriptionInput in, ParseSubscription(body, id));
+         ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+         ASSIGN_OR_RETURN(auto up, subs.Upsert(req.Actor(), in, if_match));
+         return UpsertResponse(up, SubscriptionToJson);
+       },
+       "subscriptions", "Create or update a subscription (customer x product) by its upstream id",
+       json::parse(
+           R"({"type":"object","required":["customer","product"],"additionalProperties":false,
                 "properties":{"customer":{"type":"string"},"product":{"type":"string"},
                 "status":{"enum":["active","paused","cancelled","expired"]},
                 "starts_at":{"type":"string","format":"date-time"},"ends_at":{"type":"string","format":"date-time"},
                 "source":{"type":"string"}}})"),
-              json::parse(R"({"type":"object"})")});
+       json::parse(R"({"type":"object"})")});
   router.Add({"GET", "/v1/subscriptions/{external_id}", Access::Read(kCustomers),
               [&subs](Request& req) -> Result<Response> {
                 ASSIGN_OR_RETURN(Subscription s, subs.Get(req.PathParam("external_id")));
@@ -341,20 +389,24 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               },
               "subscriptions", "Get a subscription", nullptr, json::parse(R"({"type":"object"})")});
 
-  router.Add({"PUT", "/v1/devices/{installation_id}", Access::Write(kCustomers),
-              [&devices](Request& req) -> Result<Response> {
-                const std::string& id = req.PathParam("installation_id");
-                if (!ValidateExternalId(id).ok()) return Status::NotFound("no device " + id);
-                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
-                ASSIGN_OR_RETURN(DeviceInput in, ParseDevice(body, id));
-                ASSIGN_OR_RETURN(auto up, devices.Upsert(req.Actor(), in));
-                return UpsertResponse(up, DeviceToJson);
-              },
-              "devices", "Register or refresh an app installation and its push token; customer attaches, null detaches",
-              json::parse(R"({"type":"object","required":["platform"],"additionalProperties":false,"properties":{
+  router.Add(
+      {"PUT", "/v1/devices/{installation_id}", Access::Write(kCustomers),
+       [&devices](Request& req) -> Result<Response> {
+         const std::string& id = req.PathParam("installation_id");
+         if (!ValidateExternalId(id).ok()) return Status::NotFound("no device " + id);
+         ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+         ASSIGN_OR_RETURN(DeviceInput in, ParseDevice(body, id));
+         ASSIGN_OR_RETURN(auto up, devices.Upsert(req.Actor(), in));
+         return UpsertResponse(up, DeviceToJson);
+       },
+       "devices",
+       "Register or refresh an app installation and its push token; customer attaches, null "
+       "detaches",
+       json::parse(
+           R"({"type":"object","required":["platform"],"additionalProperties":false,"properties":{
                 "platform":{"enum":["android","ios","web"]},"token":{"type":"string"},"app_version":{"type":"string"},
                 "locale":{"type":"string"},"customer":{"type":["string","null"]}}})"),
-              json::parse(R"({"type":"object"})")});
+       json::parse(R"({"type":"object"})")});
   router.Add({"GET", "/v1/devices/{installation_id}", Access::Read(kCustomers),
               [&devices](Request& req) -> Result<Response> {
                 ASSIGN_OR_RETURN(Device d, devices.Get(req.PathParam("installation_id")));
@@ -375,21 +427,24 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
     for (const auto& id : p.sample) sample.emplace_back(id);
     return json::object{{"count", p.count}, {"sample", std::move(sample)}};
   };
-  router.Add({"POST", "/v1/segments/preview", Access::Read(kCustomers),
-              [&segments, preview_json](Request& req) -> Result<Response> {
-                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
-                JsonReader r(body);
-                const json::value* rule = r.Raw("rule");
-                if (!rule) r.AddError("rule", "is required (object)");
-                int sample = static_cast<int>(r.Int("sample", false, 0, 100).value_or(20));
-                RETURN_IF_ERROR(r.Finish());
-                ASSIGN_OR_RETURN(auto p, segments.PreviewRule(*rule, req.now_ms, sample));
-                return http::JsonResponse(200, preview_json(p));
-              },
-              "segments", "Count and sample the customers a rule matches, without saving it",
-              json::parse(R"({"type":"object","required":["rule"],"additionalProperties":false,"properties":{
+  router.Add(
+      {"POST", "/v1/segments/preview", Access::Read(kCustomers),
+       [&segments, preview_json](Request& req) -> Result<Response> {
+         ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+         JsonReader r(body);
+         const json::value* rule = r.Raw("rule");
+         if (!rule) r.AddError("rule", "is required (object)");
+         int sample = static_cast<int>(r.Int("sample", false, 0, 100).value_or(20));
+         RETURN_IF_ERROR(r.Finish());
+         ASSIGN_OR_RETURN(auto p, segments.PreviewRule(*rule, req.now_ms, sample));
+         return http::JsonResponse(200, preview_json(p));
+       },
+       "segments", "Count and sample the customers a rule matches, without saving it",
+       json::parse(
+           R"({"type":"object","required":["rule"],"additionalProperties":false,"properties":{
                 "rule":{"type":"object"},"sample":{"type":"integer","minimum":0,"maximum":100}}})"),
-              json::parse(R"({"type":"object","properties":{"count":{"type":"integer"},"sample":{"type":"array"}}})")});
+       json::parse(
+           R"({"type":"object","properties":{"count":{"type":"integer"},"sample":{"type":"array"}}})")});
   router.Add({"GET", "/v1/segments", Access::Read(kCustomers),
               [&segments](Request&) -> Result<Response> {
                 ASSIGN_OR_RETURN(auto all, segments.ListAll());
@@ -397,24 +452,26 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               },
               "segments", "Saved segments", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
-  router.Add({"PUT", "/v1/segments/{key}", Access::Write(kCustomers),
-              [&segments](Request& req) -> Result<Response> {
-                const std::string& key = req.PathParam("key");
-                if (!ValidateExternalId(key).ok()) return Status::NotFound("no segment " + key);
-                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
-                JsonReader r(body);
-                auto name = r.String("name", true, 200, 1);
-                const json::value* rule = r.Raw("rule");
-                if (!rule) r.AddError("rule", "is required (object)");
-                RETURN_IF_ERROR(r.Finish());
-                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
-                ASSIGN_OR_RETURN(auto up, segments.Upsert(req.Actor(), key, *name, *rule, if_match));
-                return UpsertResponse(up, SavedSegmentToJson);
-              },
-              "segments", "Save a segment (the rule is compiled and checked first)",
-              json::parse(R"({"type":"object","required":["name","rule"],"additionalProperties":false,"properties":{
+  router.Add(
+      {"PUT", "/v1/segments/{key}", Access::Write(kCustomers),
+       [&segments](Request& req) -> Result<Response> {
+         const std::string& key = req.PathParam("key");
+         if (!ValidateExternalId(key).ok()) return Status::NotFound("no segment " + key);
+         ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+         JsonReader r(body);
+         auto name = r.String("name", true, 200, 1);
+         const json::value* rule = r.Raw("rule");
+         if (!rule) r.AddError("rule", "is required (object)");
+         RETURN_IF_ERROR(r.Finish());
+         ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+         ASSIGN_OR_RETURN(auto up, segments.Upsert(req.Actor(), key, *name, *rule, if_match));
+         return UpsertResponse(up, SavedSegmentToJson);
+       },
+       "segments", "Save a segment (the rule is compiled and checked first)",
+       json::parse(
+           R"({"type":"object","required":["name","rule"],"additionalProperties":false,"properties":{
                 "name":{"type":"string"},"rule":{"type":"object"}}})"),
-              json::parse(R"({"type":"object"})")});
+       json::parse(R"({"type":"object"})")});
   router.Add({"GET", "/v1/segments/{key}", Access::Read(kCustomers),
               [&segments](Request& req) -> Result<Response> {
                 ASSIGN_OR_RETURN(SavedSegment s, segments.Get(req.PathParam("key")));
@@ -423,7 +480,8 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               "segments", "A saved segment", nullptr, json::parse(R"({"type":"object"})")});
   router.Add({"GET", "/v1/segments/{key}/count", Access::Read(kCustomers),
               [&segments](Request& req) -> Result<Response> {
-                ASSIGN_OR_RETURN(auto p, segments.PreviewSaved(req.PathParam("key"), req.now_ms, 0));
+                ASSIGN_OR_RETURN(auto p,
+                                 segments.PreviewSaved(req.PathParam("key"), req.now_ms, 0));
                 return http::JsonResponse(200, json::object{{"count", p.count}});
               },
               "segments", "How many customers the saved segment matches now", nullptr,
@@ -436,21 +494,24 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               },
               "lists", "Distribution lists", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
-  router.Add({"PUT", "/v1/lists/{key}", Access::Write(kCustomers),
-              [&lists](Request& req) -> Result<Response> {
-                const std::string& key = req.PathParam("key");
-                if (!ValidateExternalId(key).ok()) return Status::NotFound("no list " + key);
-                ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
-                ASSIGN_OR_RETURN(ListInput in, ParseList(body, key));
-                ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
-                ASSIGN_OR_RETURN(auto up, lists.Upsert(req.Actor(), in, if_match));
-                return UpsertResponse(up, ListToJson);
-              },
-              "lists", "Create or update a list: static, every active subscriber of products, or a segment",
-              json::parse(R"({"type":"object","required":["name"],"additionalProperties":false,"properties":{
+  router.Add(
+      {"PUT", "/v1/lists/{key}", Access::Write(kCustomers),
+       [&lists](Request& req) -> Result<Response> {
+         const std::string& key = req.PathParam("key");
+         if (!ValidateExternalId(key).ok()) return Status::NotFound("no list " + key);
+         ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+         ASSIGN_OR_RETURN(ListInput in, ParseList(body, key));
+         ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+         ASSIGN_OR_RETURN(auto up, lists.Upsert(req.Actor(), in, if_match));
+         return UpsertResponse(up, ListToJson);
+       },
+       "lists",
+       "Create or update a list: static, every active subscriber of products, or a segment",
+       json::parse(
+           R"({"type":"object","required":["name"],"additionalProperties":false,"properties":{
                 "name":{"type":"string"},"kind":{"enum":["static","products","segment"]},
                 "product_codes":{"type":"array","items":{"type":"string"}},"segment":{"type":"string"}}})"),
-              json::parse(R"({"type":"object"})")});
+       json::parse(R"({"type":"object"})")});
   router.Add({"GET", "/v1/lists/{key}", Access::Read(kCustomers),
               [&lists](Request& req) -> Result<Response> {
                 ASSIGN_OR_RETURN(DistributionList l, lists.Get(req.PathParam("key")));
@@ -459,39 +520,51 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 o["members"] = members;
                 return http::JsonResponse(200, o);
               },
-              "lists", "A list with its member count now; members: GET /v1/customers?list=KEY", nullptr,
-              json::parse(R"({"type":"object"})")});
+              "lists", "A list with its member count now; members: GET /v1/customers?list=KEY",
+              nullptr, json::parse(R"({"type":"object"})")});
   router.Add({"PUT", "/v1/lists/{key}/members/{external_id}", Access::Write(kCustomers),
               [&lists](Request& req) -> Result<Response> {
-                RETURN_IF_ERROR(lists.AddMember(req.Actor(), req.PathParam("key"), req.PathParam("external_id")));
+                RETURN_IF_ERROR(lists.AddMember(req.Actor(), req.PathParam("key"),
+                                                req.PathParam("external_id")));
                 return http::NoContent();
               },
               "lists", "Add a customer to a static list (idempotent)", nullptr, nullptr, 204});
   router.Add({"DELETE", "/v1/lists/{key}/members/{external_id}", Access::Write(kCustomers),
               [&lists](Request& req) -> Result<Response> {
-                RETURN_IF_ERROR(lists.RemoveMember(req.Actor(), req.PathParam("key"), req.PathParam("external_id")));
+                RETURN_IF_ERROR(lists.RemoveMember(req.Actor(), req.PathParam("key"),
+                                                   req.PathParam("external_id")));
                 return http::NoContent();
               },
               "lists", "Remove a customer from a static list (idempotent)", nullptr, nullptr, 204});
 
-  router.Add({"GET", "/v1/changes", Access::Read(kCustomers),
-              [&db](Request& req) -> Result<Response> {
-                RETURN_IF_ERROR(http::OnlyQueryParams(req, {"since", "limit"}));
-                int64_t since = 0;
-                if (auto s = req.Query("since"); s && !s->empty()) {
-                  char* end = nullptr;
-                  long long v = std::strtoll(s->c_str(), &end, 10);
-                  if (*end != '\0' || v < 0) return Status::BadParameter("since", "must be a cursor this API returned");
-                  since = v;
-                }
-                ASSIGN_OR_RETURN(int limit, http::LimitParam(req, 100, 1000));
-                ASSIGN_OR_RETURN(ChangePage page, ReadChanges(db, since, limit));
-                return http::JsonResponse(200, json::object{{"items", std::move(page.items)},
-                                                            {"next_cursor", std::to_string(page.next_cursor)}});
-              },
-              "changes", "The change feed since a cursor, oldest first", nullptr,
-              json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":"string"}}})"),
-              200, {{"since", "next_cursor of the previous call; 0 or absent for the beginning"}, {"limit", "1-1000", "integer"}}});
+  router.Add(
+      {"GET",
+       "/v1/changes",
+       Access::Read(kCustomers),
+       [&db](Request& req) -> Result<Response> {
+         RETURN_IF_ERROR(http::OnlyQueryParams(req, {"since", "limit"}));
+         int64_t since = 0;
+         if (auto s = req.Query("since"); s && !s->empty()) {
+           char* end = nullptr;
+           long long v = std::strtoll(s->c_str(), &end, 10);
+           if (*end != '\0' || v < 0)
+             return Status::BadParameter("since", "must be a cursor this API returned");
+           since = v;
+         }
+         ASSIGN_OR_RETURN(int limit, http::LimitParam(req, 100, 1000));
+         ASSIGN_OR_RETURN(ChangePage page, ReadChanges(db, since, limit));
+         return http::JsonResponse(200,
+                                   json::object{{"items", std::move(page.items)},
+                                                {"next_cursor", std::to_string(page.next_cursor)}});
+       },
+       "changes",
+       "The change feed since a cursor, oldest first",
+       nullptr,
+       json::parse(
+           R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":"string"}}})"),
+       200,
+       {{"since", "next_cursor of the previous call; 0 or absent for the beginning"},
+        {"limit", "1-1000", "integer"}}});
 }
 
 }  // namespace kontor::clients

@@ -5,17 +5,29 @@
 namespace kontor::clients {
 
 Status RecordChange(store::Connection& c, int64_t now_ms, const Change& ch) {
+  return RecordChanges(c, now_ms, {ch});
+}
+
+Status RecordChanges(store::Connection& c, int64_t now_ms, const std::vector<Change>& changes) {
+  if (changes.empty()) return Status::Ok();
   if (c.dialect() == store::Dialect::kPostgres) {
     RETURN_IF_ERROR(c.Execute("SELECT pg_advisory_xact_lock(727071)").status());
   }
-  store::Value data =
-      ch.data.is_null() ? store::Value(nullptr) : store::Value(json::serialize(ch.data));
-  return c
-      .Execute(
-          "INSERT INTO changes (entity, entity_key, op, version, at, data, customer_key) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?)",
-          {ch.entity, ch.key, ch.op, ch.version, now_ms, data, ch.customer})
-      .status();
+  store::Params values;
+  values.reserve(changes.size() * 7);
+  for (const Change& ch : changes) {
+    values.emplace_back(ch.entity);
+    values.emplace_back(ch.key);
+    values.emplace_back(ch.op);
+    values.emplace_back(ch.version);
+    values.emplace_back(now_ms);
+    values.push_back(ch.data.is_null() ? store::Value(nullptr)
+                                       : store::Value(json::serialize(ch.data)));
+    values.emplace_back(ch.customer);
+  }
+  return store::InsertMany(
+      c, "INSERT INTO changes (entity, entity_key, op, version, at, data, customer_key) VALUES", 7,
+      values);
 }
 
 namespace {

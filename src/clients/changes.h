@@ -26,6 +26,8 @@ struct Change {
 // takes a transaction-scoped advisory lock first, so sequence numbers are
 // handed out in commit order and a reader never skips a row that commits late.
 Status RecordChange(store::Connection& c, int64_t now_ms, const Change& change);
+// The same for many changes, in a few multi-row statements (in order).
+Status RecordChanges(store::Connection& c, int64_t now_ms, const std::vector<Change>& changes);
 
 struct ChangePage {
   json::array items;    // {"seq","entity","key","op","version","at","data"}

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "audit/audit.h"
@@ -32,6 +33,7 @@ struct CustomerInput {
   json::object attributes;
   std::vector<std::string> tags;  // sorted, unique
   std::map<std::string, Consent> consent;
+  bool operator==(const CustomerInput&) const = default;
 };
 
 struct Customer {
@@ -46,8 +48,9 @@ json::object CustomerToJson(const Customer& c);
 // Parses and validates a PUT body (or one batch item). `external_id` comes
 // from the path, or from the body for batch items. Errors name fields, under
 // `prefix` ("items[3].").
-Result<CustomerInput> ParseCustomer(const json::object& body, std::optional<std::string> external_id,
-                                    int64_t now_ms, const std::string& prefix = "");
+Result<CustomerInput> ParseCustomer(const json::object& body,
+                                    std::optional<std::string> external_id, int64_t now_ms,
+                                    const std::string& prefix = "");
 Status ValidateExternalId(const std::string& id, const std::string& field = "external_id");
 
 struct UpsertResult {
@@ -63,10 +66,18 @@ class CustomerService {
   // Create-or-update by external id inside `c`'s transaction. `if_match`
   // (a version) must equal the stored version when given; a new customer
   // with If-Match is a conflict too.
-  Result<UpsertResult> Upsert(store::Connection& c, const audit::Actor& actor, const CustomerInput& in,
-                              std::optional<int64_t> if_match);
+  Result<UpsertResult> Upsert(store::Connection& c, const audit::Actor& actor,
+                              const CustomerInput& in, std::optional<int64_t> if_match);
   Result<UpsertResult> Upsert(const audit::Actor& actor, const CustomerInput& in,
                               std::optional<int64_t> if_match);
+  // The bulk form of Upsert (no If-Match) inside `c`'s transaction: a few
+  // multi-row statements per table for all items instead of a dozen
+  // statements per customer. A repeated external id is applied in order.
+  // Each item gets its result or its own error (an erased customer:
+  // kFailedPrecondition), which wrote nothing; a database error fails all.
+  Result<std::vector<Result<UpsertResult>>> UpsertMany(store::Connection& c,
+                                                       const audit::Actor& actor,
+                                                       const std::vector<CustomerInput>& items);
   Result<Customer> Get(const std::string& external_id);
   // Anonymizes personal data, drops tags, consent and list memberships,
   // detaches devices; keeps the record (status "erased") and the audit trail.
@@ -84,8 +95,16 @@ class CustomerService {
   Result<std::pair<std::vector<Customer>, std::optional<int64_t>>> List(const Filter& f);
 
  private:
-  Result<std::optional<Customer>> Load(store::Connection& c, const std::string& external_id, bool for_update);
+  Result<std::optional<Customer>> Load(store::Connection& c, const std::string& external_id,
+                                       bool for_update);
   Status LoadDetails(store::Connection& c, Customer* cu);
+  Result<std::unordered_map<std::string, Customer>> LoadMany(store::Connection& c,
+                                                             const std::vector<std::string>& ids,
+                                                             bool for_update);
+  // One round of UpsertMany: the items at `round`, whose ids are distinct.
+  Status UpsertRound(store::Connection& c, const audit::Actor& actor,
+                     const std::vector<CustomerInput>& items, const std::vector<size_t>& round,
+                     std::vector<Result<UpsertResult>>* out);
 
   store::Database& db_;
 };

@@ -201,6 +201,62 @@ TEST_P(CustomersTest, TimelineGathersTheCustomersRecordsAndErasureScrubsIt) {
   EXPECT_TRUE(lists.ListsOf("T-1", now_)->empty());
 }
 
+TEST_P(CustomersTest, UpsertManyAppliesInOrderAndReportsPerItem) {
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Old","consent":{"sms":{"status":"granted"}}})", "M-1"),
+                           std::nullopt).ok());
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Same"})", "M-2"), std::nullopt).ok());
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Gone"})", "M-3"), std::nullopt).ok());
+  ASSERT_TRUE(svc_->Erase(Actor(), "M-3", std::nullopt).ok());
+  const int64_t changes_before = Count("SELECT COUNT(*) FROM changes");
+  now_ += 1000;
+  std::vector<CustomerInput> items = {
+      Parse(R"({"first_name":"New","email":"m1@example.com","tags":["a"]})", "M-1"),  // update
+      Parse(R"({"first_name":"Same"})", "M-2"),                                      // unchanged
+      Parse(R"({"first_name":"Back"})", "M-3"),                                      // erased
+      Parse(R"({"first_name":"Fresh","tags":["x","y"]})", "M-4"),                    // create
+      Parse(R"({"first_name":"Fresher","tags":["y"]})", "M-4"),                      // then update
+  };
+  std::vector<Result<UpsertResult>> out;
+  Status st = db().Transact([&](store::Connection& c) -> Status {
+    ASSIGN_OR_RETURN(out, svc_->UpsertMany(c, Actor(), items));
+    return Status::Ok();
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(out.size(), 5u);
+  ASSERT_TRUE(out[0].ok());
+  EXPECT_TRUE(out[0]->changed);
+  EXPECT_EQ(out[0]->customer.version, 2);
+  EXPECT_EQ(out[0]->customer.data.consent.at("sms").status, "granted") << "consent of channels not named stays";
+  ASSERT_TRUE(out[1].ok());
+  EXPECT_FALSE(out[1]->changed);
+  EXPECT_EQ(out[2].status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(out[3].ok());
+  EXPECT_TRUE(out[3]->created);
+  ASSERT_TRUE(out[4].ok());
+  EXPECT_EQ(out[4]->customer.version, 2);
+
+  auto m4 = svc_->Get("M-4");
+  ASSERT_TRUE(m4.ok());
+  EXPECT_EQ(*m4->data.first_name, "Fresher");
+  EXPECT_EQ(m4->data.tags, (std::vector<std::string>{"y"}));
+  EXPECT_EQ(m4->version, 2);
+  auto m1 = svc_->Get("M-1");
+  EXPECT_EQ(m1->data.tags, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(m1->data, out[0]->customer.data) << "the answer is what was stored";
+  // One change per write, in item order; erased and unchanged items wrote nothing.
+  auto feed = ReadChanges(db(), 0, 100);
+  ASSERT_EQ(static_cast<int64_t>(feed->items.size()), changes_before + 3);
+  EXPECT_EQ(feed->items[changes_before].at("key"), "M-1");
+  EXPECT_EQ(feed->items[changes_before + 2].at("op"), "update");
+  // The audit trail names changed fields, never their values.
+  auto audit = db().QueryRow("SELECT after_json FROM audit_log WHERE resource_id = 'M-1' ORDER BY id DESC");
+  const std::string after = (*audit)->Str(0);
+  EXPECT_NE(after.find("first_name"), std::string::npos);
+  EXPECT_NE(after.find("email"), std::string::npos);
+  EXPECT_EQ(after.find("m1@example.com"), std::string::npos);
+  EXPECT_EQ(after.find("consent.sms"), std::string::npos);
+}
+
 INSTANTIATE_DATABASE_TEST(CustomersTest);
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "store/database.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <random>
@@ -45,6 +46,66 @@ Result<std::optional<Row>> Connection::QueryRow(std::string_view sql, const Para
   ASSIGN_OR_RETURN(QueryResult r, Execute(sql, params));
   if (r.rows.empty()) return std::optional<Row>();
   return std::optional<Row>(std::move(r.rows.front()));
+}
+
+Status InsertMany(Connection& c, std::string_view head, size_t columns, const Params& values,
+                  std::string_view tail, const std::function<void(const Row&)>& on_row) {
+  if (columns == 0 || values.size() % columns != 0)
+    return Status::Internal("InsertMany: ragged rows");
+  // SQLite binds at most 32766 parameters, PostgreSQL 65535.
+  const size_t max_rows = std::min<size_t>(256, 30000 / columns);
+  std::string row = "(";
+  for (size_t i = 0; i < columns; ++i) row += i ? ", ?" : "?";
+  row += ")";
+  size_t done = 0, total = values.size() / columns;
+  Params chunk;
+  while (done < total) {
+    size_t n = 1;
+    while (n * 2 <= std::min(max_rows, total - done)) n *= 2;
+    std::string sql(head);
+    sql.reserve(head.size() + n * (row.size() + 2) + tail.size() + 1);
+    for (size_t i = 0; i < n; ++i) {
+      sql += i ? ", " : " ";
+      sql += row;
+    }
+    if (!tail.empty()) {
+      sql += ' ';
+      sql += tail;
+    }
+    chunk.assign(values.begin() + done * columns, values.begin() + (done + n) * columns);
+    ASSIGN_OR_RETURN(QueryResult r, c.Execute(sql, chunk));
+    if (on_row) {
+      for (const Row& x : r.rows) on_row(x);
+    }
+    done += n;
+  }
+  return Status::Ok();
+}
+
+Status SelectIn(Connection& c, std::string_view sql, const Params& keys,
+                const std::function<void(const Row&)>& on_row) {
+  const size_t at = sql.find("{in}");
+  if (at == std::string_view::npos) return Status::Internal("SelectIn: no {in}");
+  size_t done = 0;
+  Params chunk;
+  while (done < keys.size()) {
+    const size_t left = keys.size() - done;
+    size_t n = 1;
+    for (size_t size : {1, 16, 128, 512}) {
+      n = size;
+      if (size >= left) break;
+    }
+    const size_t take = std::min(n, left);
+    chunk.assign(keys.begin() + done, keys.begin() + done + take);
+    chunk.resize(n, chunk.back());
+    std::string q(sql.substr(0, at));
+    for (size_t i = 0; i < n; ++i) q += i ? ", ?" : "?";
+    q += sql.substr(at + 4);
+    ASSIGN_OR_RETURN(QueryResult r, c.Execute(q, chunk));
+    for (const Row& x : r.rows) on_row(x);
+    done += take;
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& url,

@@ -87,6 +87,20 @@ class Connection {
   Result<std::optional<Row>> QueryRow(std::string_view sql, const Params& params = {});
 };
 
+// Multi-row INSERT: `head` is "INSERT INTO t (a, b) VALUES", `values` holds
+// rows of `columns` values back to back, `tail` follows the VALUES list
+// (ON CONFLICT ..., RETURNING ...) and every RETURNING row goes to `on_row`.
+// Rows go in chunks whose sizes are powers of two, so a few distinct
+// statements are prepared and cached however many rows there are.
+Status InsertMany(Connection& c, std::string_view head, size_t columns, const Params& values,
+                  std::string_view tail = {}, const std::function<void(const Row&)>& on_row = {});
+
+// `column IN (?, ?, ...)` over `keys` in chunks, padded with the last key to
+// a few fixed sizes (repeats don't change an IN), for the same reason.
+// `sql` holds one `{in}` where the list goes and no other placeholder.
+Status SelectIn(Connection& c, std::string_view sql, const Params& keys,
+                const std::function<void(const Row&)>& on_row);
+
 struct DatabaseOptions {
   int pool_size = 8;
   int busy_timeout_ms = 5000;

@@ -92,6 +92,41 @@ TEST_P(StoreTest, AuditLogIsAppendOnly) {
   EXPECT_EQ((*row)->Str(0), "x");
 }
 
+TEST_P(StoreTest, InsertManyAndSelectInChunkEveryRowOnce) {
+  Params values;
+  for (int i = 0; i < 1000; ++i) {
+    values.emplace_back("k" + std::to_string(i));
+    values.emplace_back(std::to_string(i));
+  }
+  std::vector<std::string> returned;
+  Status st = db().WithConnection([&](Connection& c) {
+    return InsertMany(c, "INSERT INTO settings (key, value) VALUES", 2, values, "RETURNING key",
+                      [&](const Row& r) { returned.push_back(r.Str(0)); });
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(returned.size(), 1000u);
+  EXPECT_EQ((*db().QueryRow("SELECT COUNT(*) FROM settings WHERE key LIKE 'k%'"))->Int(0), 1000);
+
+  Params keys;
+  for (int i = 0; i < 700; i += 3) keys.emplace_back("k" + std::to_string(i));  // 234 keys: 128 + 128-padded
+  keys.emplace_back("absent");
+  int64_t sum = 0, rows = 0;
+  st = db().WithConnection([&](Connection& c) {
+    return SelectIn(c, "SELECT value FROM settings WHERE key IN ({in}) ORDER BY key", keys, [&](const Row& r) {
+      sum += std::stoll(r.Str(0));
+      ++rows;
+    });
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(rows, 234);
+  int64_t want = 0;
+  for (int i = 0; i < 700; i += 3) want += i;
+  EXPECT_EQ(sum, want);
+  EXPECT_EQ(db().WithConnection([&](Connection& c) {
+    return InsertMany(c, "INSERT INTO settings (key, value) VALUES", 2, {"only-key"});
+  }).code(), StatusCode::kInternal);
+}
+
 INSTANTIATE_DATABASE_TEST(StoreTest);
 
 TEST(PostgresPlaceholders, RenumbersOutsideQuotes) {
