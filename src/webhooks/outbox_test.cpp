@@ -349,14 +349,22 @@ TEST_P(OutboxTest, DisabledAfterConsecutiveFailuresWithReason) {
   EXPECT_EQ(svc_->GetDelivery(ping->id)->status, "succeeded");
   EXPECT_FALSE(svc_->Get(hook.id)->enabled);
 
-  // Re-enabling re-arms it.
+  // Re-enabling re-arms it; a change made while it was disabled (even one
+  // not fanned out yet) is not sent, the next one is.
+  Customer("d", "create");
   WebhookInput on;
   on.enabled = true;
   auto re = svc_->Update(Actor(), hook.id, on);
   ASSERT_TRUE(re.ok());
   EXPECT_TRUE(re->enabled);
   EXPECT_FALSE(re->disabled_reason);
+  EXPECT_FALSE(re->disabled_at);
   EXPECT_EQ(re->consecutive_failures, 0);
+  Customer("e", "create");
+  ASSERT_EQ(*outbox_->FanOut(), 2);
+  auto after = Deliveries(hook.id);
+  ASSERT_EQ(after.size(), 4u);  // the two failed, the ping, and "e"
+  EXPECT_NE(after[0].request_body.find(R"("external_id":"e")"), std::string::npos);
 }
 
 TEST_P(OutboxTest, TimeoutsAndRefusedConnectionsAreFailures) {

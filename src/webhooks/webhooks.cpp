@@ -256,6 +256,13 @@ Result<Webhook> WebhookService::Update(const audit::Actor& actor, int64_t id,
                   {w.url, EventsJson(w.events), w.description, w.enabled, w.disabled_reason,
                    w.disabled_at, w.consecutive_failures, actor.now_ms, id})
             .status());
+    if (w.enabled && !before.enabled) {
+      // What changed while it was disabled is not sent after the fact.
+      RETURN_IF_ERROR(c.Execute("UPDATE webhooks SET since_seq = (SELECT COALESCE(MAX(seq), 0) "
+                                "FROM changes) WHERE id = ?",
+                                {id})
+                          .status());
+    }
     ASSIGN_OR_RETURN(Webhook now, Load(c, id));
     RETURN_IF_ERROR(
         audit::Record(c, actor,

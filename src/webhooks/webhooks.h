@@ -95,7 +95,8 @@ class WebhookService {
   // Ordered by id; the cursor is the last id of the previous page.
   Result<std::pair<std::vector<Webhook>, std::optional<int64_t>>> List(
       std::optional<int64_t> after_id, int limit);
-  // enabled:true on a disabled webhook re-arms it (reason and failure count cleared).
+  // enabled:true on a disabled webhook re-arms it (reason and failure count
+  // cleared); changes made while it was disabled are not sent to it.
   Result<Webhook> Update(const audit::Actor& actor, int64_t id, const WebhookInput& in);
   Status Delete(const audit::Actor& actor, int64_t id);
   Result<std::string> RotateSecret(const audit::Actor& actor, int64_t id);
