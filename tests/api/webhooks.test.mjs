@@ -4,11 +4,15 @@
 // automatic disable, and the delivery log, retry, test, rotation, validation
 // and permissions are checked through the API.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { DB_KIND, assertCleanLog, startServer, waitFor } from './lib/harness.mjs';
+import { DB_KIND, assertCleanLog, startServer, tempDir, waitFor } from './lib/harness.mjs';
 
 // Tiny intervals so retries and the disable happen within seconds.
 const ENV = {
@@ -303,6 +307,66 @@ describe(`webhooks (${DB_KIND})`, { timeout: 180000 }, () => {
       assert.equal((await srv.api('DELETE', `/v1/webhooks/${hook.id}`)).status, 204);
     } finally {
       await rx.close();
+    }
+  });
+
+  test('https endpoints: the peer is verified against the CA file, with the host name checked', async () => {
+    const dir = tempDir('kontor-wh-tls-');
+    const cert = (name) => {
+      const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`), '-days', '2', '-subj', '/CN=localhost',
+        '-addext', 'subjectAltName=DNS:localhost'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return { key: fs.readFileSync(path.join(dir, `${name}.key`)), cert: fs.readFileSync(path.join(dir, `${name}.crt`)) };
+    };
+    const trusted = cert('trusted');
+    const stranger = cert('stranger');
+    const seen = [];
+    const serve = (creds) => new Promise((resolve) => {
+      const s = https.createServer(creds, (req, res) => {
+        req.resume();
+        req.on('end', () => {
+          seen.push({ servername: req.socket.servername, type: req.headers['kontor-event-type'] });
+          res.end('ok');
+        });
+      });
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const good = await serve(trusted);
+    const bad = await serve(stranger);
+    const tls = await startServer({ env: { ...ENV, KONTOR_WEBHOOKS_CA_FILE: path.join(dir, 'trusted.crt') } });
+    try {
+      const ping = async (url) => {
+        let r = await tls.api('POST', '/v1/webhooks', { body: { url, events: ['*'] } });
+        assert.equal(r.status, 201, r.text);
+        r = await tls.api('POST', `/v1/webhooks/${r.json.id}/test`);
+        assert.equal(r.status, 202, r.text);
+        const id = r.json.id;
+        return waitFor(async () => {
+          const d = (await tls.api('GET', `/v1/webhooks/deliveries/${id}`)).json;
+          return d.status !== 'pending' ? d : null;
+        }, { what: `ping to ${url}` });
+      };
+      let d = await ping(`https://localhost:${good.address().port}/hook`);
+      assert.equal(d.status, 'succeeded', d.error);
+      assert.equal(d.response_status, 200);
+      assert.deepEqual(seen, [{ servername: 'localhost', type: 'ping' }], 'SNI names the host');
+
+      d = await ping(`https://localhost:${bad.address().port}/hook`);
+      assert.equal(d.status, 'failed');
+      assert.equal(d.response_status, null);
+      assert.match(d.error, /certificate verify failed/);
+
+      // The trusted certificate names localhost, not 127.0.0.1.
+      d = await ping(`https://127.0.0.1:${good.address().port}/hook`);
+      assert.equal(d.status, 'failed');
+      assert.match(d.error, /certificate verify failed/);
+      assert.equal(seen.length, 1, 'no request reached an endpoint that failed verification');
+      assertCleanLog(tls);
+    } finally {
+      await tls.close();
+      good.close();
+      bad.close();
     }
   });
 
