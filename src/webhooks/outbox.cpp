@@ -50,6 +50,27 @@ std::string ToValidUtf8(std::string_view in) {
   return out;
 }
 
+// Erasure: the delivery log must not keep what the feed no longer does. The
+// customer's earlier events are rewritten as the feed now renders them (the
+// record's key only), pending ones included, and responses are dropped.
+Status ScrubErasedCustomer(store::Connection& c, const std::string& customer, int64_t erased_seq) {
+  ASSIGN_OR_RETURN(auto rows, c.Execute("SELECT d.id, ch.seq, ch.op, ch.at FROM changes ch "
+                                        "JOIN webhook_deliveries d ON d.change_seq = ch.seq "
+                                        "WHERE ch.customer_key = ? AND ch.entity = 'customer' "
+                                        "AND ch.seq < ?",
+                                        {customer, erased_seq}));
+  for (const auto& row : rows.rows) {
+    std::optional<Event> ev =
+        EventForChange({row.Int(1), "customer", customer, row.Str(2), row.Int(3), nullptr});
+    RETURN_IF_ERROR(
+        c.Execute("UPDATE webhook_deliveries SET request_body = ?, response_body = NULL "
+                  "WHERE id = ?",
+                  {EventBody(*ev), row.Int(0)})
+            .status());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 struct Outbox::Claimed {
@@ -109,7 +130,6 @@ Result<int> Outbox::FanOut(int max_changes) {
       hooks.push_back({row.Int(0), ParseStringArray(row.Str(1)), row.Int(2)});
 
     for (const auto& row : changes.rows) {
-      if (hooks.empty()) break;
       FeedChange ch{row.Int(0), row.Str(1), row.Str(2), row.Str(3), row.Int(4), nullptr};
       if (!row.IsNull(5)) {
         std::error_code ec;
@@ -128,6 +148,9 @@ Result<int> Outbox::FanOut(int max_changes) {
                       "request_body, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
                       {h.id, ev->id, ev->type, ch.seq, options_.max_attempts, now, *body, now})
                 .status());
+      }
+      if (ch.entity == "customer" && ch.op == "delete") {
+        RETURN_IF_ERROR(ScrubErasedCustomer(c, ch.key, ch.seq));
       }
     }
     consumed = static_cast<int>(changes.rows.size());

@@ -409,6 +409,37 @@ TEST_P(OutboxTest, ResponseExcerptIsBoundedAndValidText) {
   EXPECT_NE(d.request_headers->find("Kontor-Signature"), std::string::npos);
 }
 
+TEST_P(OutboxTest, ErasureScrubsTheDeliveryLog) {
+  Receiver rx;
+  auto hook = Hook(rx.url(), {"*"});
+  Record({"customer", "z", "create", 1,
+          json::object{{"external_id", "z"}, {"email", "z@example.com"}}, "z"});
+  Record({"customer", "z", "update", 2,
+          json::object{{"external_id", "z"}, {"email", "z2@example.com"}}, "z"});
+  ASSERT_EQ(*outbox_->FanOut(1), 1);
+  EXPECT_EQ(Drain(), 1);
+  ASSERT_EQ(*outbox_->FanOut(1), 1);  // the update stays pending
+  ASSERT_TRUE(db().Transact([&](store::Connection& c) -> Status {
+                    RETURN_IF_ERROR(clients::ScrubCustomerChanges(c, "z"));
+                    return clients::RecordChange(c, clock_.NowMs(),
+                                                 {"customer", "z", "delete", 3, nullptr, "z"});
+                  })
+                  .ok());
+  ASSERT_EQ(*outbox_->FanOut(), 1);
+  auto log = Deliveries(hook.first.id);
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0].event_type, "customer.deleted");
+  for (const auto& d : log) {
+    auto full = *svc_->GetDelivery(d.id);
+    EXPECT_EQ(full.request_body.find("@example.com"), std::string::npos) << full.request_body;
+    EXPECT_FALSE(full.response_body);
+  }
+  EXPECT_EQ(*ParseJsonObject(log[2].request_body)->at("data").if_object(),
+            (json::object{{"external_id", "z"}}));
+  EXPECT_EQ(log[2].status, "succeeded");
+  EXPECT_EQ(log[1].status, "pending");
+}
+
 TEST_P(OutboxTest, PruneDeletesOldFinishedDeliveries) {
   Receiver rx;
   auto hook = Hook(rx.url(), {"*"});

@@ -161,12 +161,20 @@ describe(`webhooks (${DB_KIND})`, { timeout: 180000 }, () => {
 
       r = await srv.api('GET', `/v1/webhooks/deliveries/${oldest.id}`);
       assert.equal(r.status, 200, r.text);
-      assert.equal(r.json.request_body, got.body, 'the log keeps the exact body that was signed');
+      // The customer was erased since: the log keeps the event, not the personal data.
+      const logged = JSON.parse(r.json.request_body);
+      assert.equal(logged.id, body.id);
+      assert.equal(logged.type, 'customer.created');
+      assert.deepEqual(logged.data, { external_id: 'wh-1' });
+      assert.ok(!r.text.includes('anna@example.com'), 'no personal data of an erased customer in the log');
+      assert.equal(r.json.response_body, null);
       assert.equal(r.json.request_headers['Kontor-Event-Id'], body.id);
       assert.equal(r.json.request_headers['Kontor-Signature'], got.headers['kontor-signature']);
-      assert.equal(r.json.response_body, 'ok');
       assert.equal(r.json.attempt_log.length, 1);
       assert.equal(r.json.attempt_log[0].response_status, 200);
+      r = await srv.api('GET', `/v1/webhooks/deliveries/${newest.id}`);
+      assert.equal(r.json.request_body, del.body, 'the log keeps the exact body that was signed');
+      assert.equal(r.json.response_body, 'ok');
 
       // Audited, and the secret appears in no audit entry and no log line.
       r = await srv.api('GET', `/v1/audit?resource_type=webhook&resource_id=${hook.id}`);
@@ -202,6 +210,9 @@ describe(`webhooks (${DB_KIND})`, { timeout: 180000 }, () => {
       assert.ok(verifySignature(hook.secret, ping.headers, ping.body));
       assert.equal(JSON.parse(ping.body).data.webhook_id, hook.id);
       await waitFor(async () => (await srv.api('GET', `/v1/webhooks/deliveries/${pingId}`)).json.status === 'succeeded', { what: 'ping succeeded' });
+      r = await srv.api('GET', `/v1/webhooks/deliveries/${pingId}`);
+      assert.equal(r.json.request_body, ping.body);
+      assert.equal(r.json.response_body, 'ok');
 
       r = await srv.api('POST', `/v1/webhooks/${hook.id}/rotate-secret`);
       assert.equal(r.status, 200, r.text);

@@ -41,8 +41,9 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, id);
 CREATE INDEX webhook_deliveries_created ON webhook_deliveries(created_at);
--- One delivery per change and endpoint, even if two nodes raced.
-CREATE UNIQUE INDEX webhook_deliveries_change ON webhook_deliveries(webhook_id, change_seq);
+-- One delivery per change and endpoint, even if two nodes raced; also finds
+-- a change's deliveries (erasure).
+CREATE UNIQUE INDEX webhook_deliveries_change ON webhook_deliveries(change_seq, webhook_id);
 
 CREATE TABLE webhook_attempts (
   id {{id}},
