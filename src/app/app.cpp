@@ -7,6 +7,7 @@
 #include "audit/api.h"
 #include "auth/api.h"
 #include "clients/api.h"
+#include "clients/import_api.h"
 #include "core/log.h"
 #include "http/system_api.h"
 #include "jobs/api.h"
@@ -44,6 +45,8 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   devices_ = std::make_unique<clients::DeviceService>(*db_);
   lists_ = std::make_unique<clients::ListService>(*db_);
   segments_ = std::make_unique<clients::SegmentService>(*db_);
+  imports_ = std::make_unique<clients::ImportService>(*db_, clock_, *customers_, *subscriptions_,
+                                                      *jobs_);
   webhooks_ = std::make_unique<webhooks::WebhookService>(*db_, clock_);
 }
 
@@ -75,6 +78,8 @@ Status App::Init() {
   auth::RegisterRoutes(router_, *auth_);
   audit::RegisterRoutes(router_, *db_);
   jobs::RegisterRoutes(router_, *db_, *jobs_);
+  // Before the client hub routes: /v1/customers/export.csv must not be taken for a customer id.
+  clients::RegisterImportRoutes(router_, *db_, *imports_);
   clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_, *lists_, *segments_);
   webhooks::RegisterRoutes(router_, *webhooks_, *webhook_outbox_);
 
@@ -101,6 +106,7 @@ Status NoPayload(const json::object& p) {
 }  // namespace
 
 void App::RegisterJobKinds() {
+  jobs_->RegisterKind(imports_->JobKind());
   struct DemoPayload {
     int64_t steps = 20, step_ms = 200;
   };

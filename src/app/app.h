@@ -8,6 +8,7 @@
 #include "auth/auth_service.h"
 #include "clients/customers.h"
 #include "clients/devices.h"
+#include "clients/import.h"
 #include "clients/lists.h"
 #include "clients/saved_segments.h"
 #include "clients/subscriptions.h"
@@ -63,6 +64,7 @@ class App {
   std::unique_ptr<clients::DeviceService> devices_;
   std::unique_ptr<clients::ListService> lists_;
   std::unique_ptr<clients::SegmentService> segments_;
+  std::unique_ptr<clients::ImportService> imports_;
   std::unique_ptr<webhooks::WebhookService> webhooks_;
   std::unique_ptr<webhooks::HttpClient> webhook_client_;  // created by Init()
   std::unique_ptr<webhooks::Outbox> webhook_outbox_;      // created by Init()

@@ -144,6 +144,17 @@ Result<std::pair<Subscription, bool>> SubscriptionService::Upsert(const audit::A
                                                                   std::optional<int64_t> if_match) {
   Result<std::pair<Subscription, bool>> out = Status::Internal("unset");
   RETURN_IF_ERROR(db_.Transact([&](store::Connection& c) -> Status {
+    out = Upsert(c, actor, in, if_match);
+    return out.status();
+  }));
+  return out;
+}
+
+Result<std::pair<Subscription, bool>> SubscriptionService::Upsert(store::Connection& c, const audit::Actor& actor,
+                                                                  const SubscriptionInput& in,
+                                                                  std::optional<int64_t> if_match) {
+  Result<std::pair<Subscription, bool>> out = Status::Internal("unset");
+  RETURN_IF_ERROR([&]() -> Status {
     ASSIGN_OR_RETURN(auto cust, c.QueryRow("SELECT id, status FROM customers WHERE external_id = ?", {in.customer}));
     ASSIGN_OR_RETURN(auto prod, c.QueryRow("SELECT id FROM products WHERE code = ?", {in.product}));
     std::vector<FieldError> errors;
@@ -189,7 +200,7 @@ Result<std::pair<Subscription, bool>> SubscriptionService::Upsert(const audit::A
                                              json::value(SubscriptionToJson(now))}));
     out = std::make_pair(now, true);
     return Status::Ok();
-  }));
+  }());
   return out;
 }
 

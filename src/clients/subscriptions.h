@@ -53,6 +53,9 @@ class SubscriptionService {
   // REQUIRES: the customer and product exist (else kValidation naming them).
   Result<std::pair<Subscription, bool>> Upsert(const audit::Actor& actor, const SubscriptionInput& in,
                                                std::optional<int64_t> if_match);
+  // The same inside `c`'s transaction (imports apply many rows per transaction).
+  Result<std::pair<Subscription, bool>> Upsert(store::Connection& c, const audit::Actor& actor,
+                                               const SubscriptionInput& in, std::optional<int64_t> if_match);
   Result<Subscription> Get(const std::string& external_id);
   Result<std::vector<Subscription>> ListForCustomer(const std::string& customer_external_id);
 

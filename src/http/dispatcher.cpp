@@ -203,12 +203,13 @@ Response Dispatcher::HandleRouted(Request& req, const Router::Match& m) {
                      req);
     }
   }
-  if (!route.request_schema.is_null() && !req.body.empty() &&
+  if (route.raw_body.empty() && !route.request_schema.is_null() && !req.body.empty() &&
       !IsJsonContentType(req.Header("content-type")) &&
       !(route.ndjson && IsNdjsonContentType(req.Header("content-type")))) {
     return Problem(415, "", "send the body as application/json", req);
   }
-  if (route.request_schema.is_null() && IsMutating(req.method) && !IsEmptyBody(req.body)) {
+  if (route.raw_body.empty() && route.request_schema.is_null() && IsMutating(req.method) &&
+      !IsEmptyBody(req.body)) {
     return Problem(Status::Validation({{"body", "this route takes no request body"}}), req);
   }
   Result<Response> r = route.handler(req);

@@ -42,6 +42,9 @@ json::object BuildOpenApi(const Router& router, const std::string& version) {
     if (!r.request_schema.is_null()) {
       op["requestBody"] = {{"required", true},
                            {"content", {{"application/json", {{"schema", r.request_schema}}}}}};
+    } else if (!r.raw_body.empty()) {
+      op["requestBody"] = {{"required", true},
+                           {"content", {{r.raw_body, {{"schema", {{"type", "string"}}}}}}}};
     }
     json::object responses;
     json::object ok{{"description", "success"}};
@@ -53,6 +56,10 @@ json::object BuildOpenApi(const Router& router, const std::string& version) {
     };
     if (r.access.kind != Access::Kind::kPublic) responses["401"] = problem("no or bad credentials");
     if (r.access.kind == Access::Kind::kPermission) responses["403"] = problem("permission missing");
+    if (!r.raw_body.empty()) {
+      responses["413"] = problem("body too large");
+      responses["422"] = problem("validation failed");
+    }
     if (!r.request_schema.is_null()) {
       responses["400"] = problem("malformed JSON");
       responses["413"] = problem("body too large");

@@ -55,6 +55,9 @@ struct Route {
   uint64_t max_body_bytes = 0;
   // Also accepts application/x-ndjson (one JSON value per line).
   bool ndjson = false;
+  // A non-JSON body taken as is, documented with this media type (e.g. "text/csv" for file
+  // uploads); empty: the body is JSON (request_schema) or none.
+  std::string raw_body;
 };
 
 // Marks a route as one that runs on the blocking pool (Route::blocking).
