@@ -2,12 +2,13 @@
 # Bulk sync benchmark: N customers (default 1,000,000) through
 # POST /v1/customers/batch in batches of 10,000, on SQLite and PostgreSQL:
 # create, replay of the same data (unchanged), and an update of every customer.
-#   bench/sync.sh [KONTOR_BIN]     (N=1000000, BATCH=10000, DBS="sqlite postgres")
+#   bench/sync.sh [KONTOR_BIN]     (N=1000000, BATCH=10000, STREAMS=2, DBS="sqlite postgres")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(readlink -f "${1:-build/release/kontor}")
 N=${N:-1000000}
 BATCH=${BATCH:-10000}
+STREAMS=${STREAMS:-2}
 DBS=${DBS:-sqlite postgres}
 work=$(mktemp -d /tmp/kontor-syncbench.XXXXXX)
 pid=""
@@ -33,8 +34,8 @@ for db in $DBS; do
   KONTOR_JOBS_ENABLED=false KONTOR_LOG_LEVEL=warn "$BIN" serve --db "$url" --listen "127.0.0.1:$port" 2>"$work/serve.log" &
   pid=$!
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-  echo "$db:"
-  python3 bench/sync_client.py "$port" "$token" "$N" "$BATCH"
+  echo "$db ($STREAMS concurrent connections, $BATCH customers per call):"
+  python3 bench/sync_client.py "$port" "$token" "$N" "$BATCH" "$STREAMS"
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 done
 echo

@@ -4,14 +4,18 @@
 Bodies are generated before the clock starts; each pass sends every batch over
 one keep-alive connection and prints the rate. Pass 1 creates, pass 2 replays
 the same data (every item unchanged), pass 3 changes one field of every customer.
-usage: sync_client.py PORT TOKEN N BATCH
+usage: sync_client.py PORT TOKEN N BATCH [STREAMS]
+STREAMS connections send batches at once, as an upstream system syncing in
+parallel would (default 2).
 """
 import http.client
 import json
 import sys
+import threading
 import time
 
 port, token, n, batch = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+streams = int(sys.argv[5]) if len(sys.argv) > 5 else 2
 
 
 def customer(i, rev):
@@ -41,20 +45,40 @@ def bodies(rev):
 
 
 def run(label, bodies, expect):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    lock = threading.Lock()
+    errors = []
+    queue = list(enumerate(bodies))
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        while True:
+            with lock:
+                if not queue or errors:
+                    return
+                _, b = queue.pop(0)
+            conn.request("POST", "/v1/customers/batch", body=b, headers=headers)
+            r = conn.getresponse()
+            data = r.read()
+            if r.status != 200:
+                with lock:
+                    errors.append(f"HTTP {r.status}: {data[:500]!r}")
+                return
+            res = json.loads(data)
+            with lock:
+                for k in counts:
+                    counts[k] += res[k]
+
     t0 = time.perf_counter()
-    for b in bodies:
-        conn.request("POST", "/v1/customers/batch", body=b, headers=headers)
-        r = conn.getresponse()
-        data = r.read()
-        if r.status != 200:
-            sys.exit(f"HTTP {r.status}: {data[:500]!r}")
-        res = json.loads(data)
-        for k in counts:
-            counts[k] += res[k]
+    threads = [threading.Thread(target=worker) for _ in range(streams)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     dt = time.perf_counter() - t0
+    if errors:
+        sys.exit(errors[0])
     if counts[expect] != n:
         sys.exit(f"{label}: expected {n} {expect}, got {counts}")
     print(f"  {label:<22} {n:>9} customers {dt:8.2f} s {n / dt:>10,.0f} customers/s", flush=True)

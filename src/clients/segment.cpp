@@ -736,14 +736,19 @@ void Compiler::Attribute(const Target& t, Op op, const json::value* v, const std
   }
 }
 
+// Set conditions are non-correlated `c.id IN (SELECT customer_id ...)`: the
+// set is read once through its index (SQLite materializes it, PostgreSQL
+// hash-joins it) instead of one correlated probe per customer, which over a
+// million customers is several times faster. customer_id is never NULL, so
+// IN stays two-valued under `not`.
 void Compiler::SubscriptionExists(const std::string& status, const json::array* codes) {
-  sql_ += "(EXISTS (SELECT 1 FROM subscriptions s";
-  if (codes) sql_ += " JOIN products p ON p.id = s.product_id";
-  sql_ += " WHERE s.customer_id = c.id AND s.status = ";
+  sql_ += "(c.id IN (SELECT s.customer_id FROM subscriptions s WHERE s.status = ";
   Text(status);
   if (codes) {
-    sql_ += pg_ ? " AND p.code IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))"
-                : " AND p.code IN (SELECT value FROM json_each(?))";
+    sql_ += pg_ ? " AND s.product_id IN (SELECT p.id FROM products p WHERE p.code IN "
+                  "(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))"
+                : " AND s.product_id IN (SELECT p.id FROM products p WHERE p.code IN (SELECT value "
+                  "FROM json_each(?)))";
     params_.emplace_back(json::serialize(*codes));
   }
   sql_ += "))";
@@ -802,7 +807,7 @@ Status Compiler::MemberOf(const json::value& arg, const std::string& at, int dep
     return Status::Ok();
   }
   if (list->kind == "static") {
-    sql_ += "(EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = ? AND m.customer_id = c.id))";
+    sql_ += "(c.id IN (SELECT m.customer_id FROM list_members m WHERE m.list_id = ?))";
     params_.emplace_back(list->id);
   } else if (list->kind == "products") {
     if (list->product_codes.empty()) {
@@ -865,7 +870,7 @@ void Compiler::Tag(const json::value& arg, const std::string& at) {
     Fail(at, "must not be empty");
     return;
   }
-  sql_ += "(EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = ";
+  sql_ += "(c.id IN (SELECT t.customer_id FROM customer_tags t WHERE t.tag = ";
   Text(*tag);
   sql_ += "))";
 }
@@ -877,7 +882,7 @@ void Compiler::Consent(const json::value& arg, const std::string& at) {
     Fail(at, "must be email, sms or push");
     return;
   }
-  sql_ += "(EXISTS (SELECT 1 FROM consents k WHERE k.customer_id = c.id AND k.channel = ";
+  sql_ += "(c.id IN (SELECT k.customer_id FROM consents k WHERE k.channel = ";
   Text(*channel);
   sql_ += " AND k.status = 'granted'))";
 }

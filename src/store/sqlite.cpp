@@ -169,8 +169,12 @@ class SqliteDatabase : public Database {
     // WAL with synchronous=NORMAL: a committed write survives a crash of the
     // process (the SIGKILL test checks it); only an OS crash may lose the last
     // commits. Deployments that need more use PostgreSQL.
+    // A 64 MiB page cache and reads through mmap: index pages of a table
+    // with a million customers stay in memory instead of being copied in
+    // from the OS cache on every bulk write.
     RETURN_IF_ERROR(conn->ExecuteScript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+        "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;"));
     return std::unique_ptr<Connection>(std::move(conn));
   }
 

@@ -16,3 +16,8 @@ UPDATE changes SET customer_key = data->>'customer'
 UPDATE changes SET customer_key = substr(entity_key, strpos(entity_key, '/') + 1)
   WHERE entity = 'list_membership' AND data IS NULL;
 -- @end
+-- Nothing reads the feed by entity and key (readers go by seq or customer),
+-- and segment comparisons fold case, so a plain index on country is never
+-- used: each would only slow every bulk sync.
+DROP INDEX changes_entity;
+DROP INDEX customers_country;
