@@ -45,7 +45,9 @@ Result<int64_t> ParseRfc3339(const std::string& s) {
     in >> date::parse("%FT%T%Ez", tp);
   }
   if (in.fail()) return Status::InvalidArgument("not an RFC 3339 time");
-  return ToMs(tp);
+  // Milliseconds directly: through TimePoint (nanoseconds) a year beyond
+  // 2262 would overflow.
+  return static_cast<int64_t>(tp.time_since_epoch().count());
 }
 
 }  // namespace kontor

@@ -21,6 +21,11 @@ TEST(Rfc3339, FormatsAndParses) {
   ASSERT_TRUE(off.ok());
   EXPECT_EQ(FormatRfc3339(*off), "2026-11-22T10:00:00.000Z");
   EXPECT_FALSE(ParseRfc3339("yesterday").ok());
+  // Far years stay exact (no overflow through nanoseconds).
+  auto far = ParseRfc3339("9999-12-31T23:59:59.999Z");
+  ASSERT_TRUE(far.ok());
+  EXPECT_EQ(*far, 253402300799999);
+  EXPECT_EQ(FormatRfc3339(*far), "9999-12-31T23:59:59.999Z");
   EXPECT_FALSE(ParseRfc3339("2026-13-45T99:00:00Z").ok());
 }
 
