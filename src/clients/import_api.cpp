@@ -82,37 +82,40 @@ json::object FilterToJson(const Request& req) {
 void RegisterImportRoutes(http::Router& router, store::Database& db, ImportService& imports) {
   const auto kCustomers = auth::Component::kCustomers;
 
-  router.Add({"GET",
-              "/v1/customers/export.csv",
-              Access::Read(kCustomers),
-              [&db](Request& req) -> Result<Response> {
-                RETURN_IF_ERROR(http::OnlyQueryParams(
-                    req, {"q", "tag", "status", "list", "segment", "updated_since"}));
-                ASSIGN_OR_RETURN(CustomerService::Filter f, ExportFilter(db, req));
-                ASSIGN_OR_RETURN(CustomerExport e, ExportCustomersCsv(db, f));
-                const audit::Actor actor = req.Actor();
-                RETURN_IF_ERROR(db.Transact([&](store::Connection& c) {
-                  return audit::Record(
-                      c, actor,
-                      {"customers.export", "customer", "", std::nullopt,
-                       json::value(json::object{{"filter", FilterToJson(req)}, {"rows", e.rows}})});
-                }));
-                return CsvResponse(std::move(e.csv), "customers.csv");
-              },
-              "customers",
-              "The customers of a list, segment or search as CSV (UTF-8, ','), with one "
-              "attributes.<name> column "
-              "per attribute",
-              nullptr,
-              json::parse(R"({"type":"string"})"),
-              200,
-              {{"list", "members of this list (key), any kind"},
-               {"segment", "matches this saved segment (key)"},
-               {"q", "email, name, company or exact external id"},
-               {"tag", "has this tag"},
-               {"status", "active, inactive or erased"},
-               {"updated_since", "RFC 3339"}},
-              "text/csv"});
+  // On the blocking pool: an export of a large list reads for a while and
+  // must not hold up the event loop's other connections.
+  router.Add(http::Blocking(
+      {"GET",
+       "/v1/customers/export.csv",
+       Access::Read(kCustomers),
+       [&db](Request& req) -> Result<Response> {
+         RETURN_IF_ERROR(http::OnlyQueryParams(
+             req, {"q", "tag", "status", "list", "segment", "updated_since"}));
+         ASSIGN_OR_RETURN(CustomerService::Filter f, ExportFilter(db, req));
+         ASSIGN_OR_RETURN(CustomerExport e, ExportCustomersCsv(db, f));
+         const audit::Actor actor = req.Actor();
+         RETURN_IF_ERROR(db.Transact([&](store::Connection& c) {
+           return audit::Record(
+               c, actor,
+               {"customers.export", "customer", "", std::nullopt,
+                json::value(json::object{{"filter", FilterToJson(req)}, {"rows", e.rows}})});
+         }));
+         return CsvResponse(std::move(e.csv), "customers.csv");
+       },
+       "customers",
+       "The customers of a list, segment or search as CSV (UTF-8, ','), with one "
+       "attributes.<name> column "
+       "per attribute",
+       nullptr,
+       json::parse(R"({"type":"string"})"),
+       200,
+       {{"list", "members of this list (key), any kind"},
+        {"segment", "matches this saved segment (key)"},
+        {"q", "email, name, company or exact external id"},
+        {"tag", "has this tag"},
+        {"status", "active, inactive or erased"},
+        {"updated_since", "RFC 3339"}},
+       "text/csv"}));
 
   http::Route upload{
       "POST",
