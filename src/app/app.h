@@ -40,6 +40,8 @@ class App {
   Status Init();
   // Creates demo users, a custom role and a sample job; prints how to log in.
   Status LoadDemo();
+  // The client hub part of the demo (customers, products, lists, a segment).
+  Status LoadDemoClients();
   // Serves until SIGTERM/SIGINT (or Shutdown()), then drains and stops jobs.
   Status Serve();
   void Shutdown();

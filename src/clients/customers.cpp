@@ -83,7 +83,10 @@ Status ValidateExternalId(const std::string& id, const std::string& field) {
 
 json::object CustomerToJson(const Customer& c) {
   const CustomerInput& d = c.data;
-  json::object o{{"id", std::to_string(c.id)}, {"external_id", d.external_id}, {"type", d.type}};
+  json::object o(24);  // every key below, without rehashing as it grows
+  o["id"] = std::to_string(c.id);
+  o["external_id"] = d.external_id;
+  o["type"] = d.type;
   for (const auto& f : kScalars) o[f.name] = NullOr(d.*f.member);
   o["status"] = c.erased_at ? "erased" : d.status;
   o["attributes"] = d.attributes;

@@ -170,6 +170,7 @@ function ProfileCard(props: { c: Customer }) {
 function ConsentCard(props: { c: Customer }) {
   return (
     <Card title="Consent" testid="customer-consent">
+      <div class="table-responsive">
       <table class="table table-sm mb-0 align-middle">
         <thead class="table-light">
           <tr>
@@ -189,7 +190,7 @@ function ConsentCard(props: { c: Customer }) {
                 <td class="small">
                   <Val v={k?.source} />
                 </td>
-                <td class="small">
+                <td class="small text-nowrap pe-3">
                   <Time iso={k?.at} />
                 </td>
               </tr>
@@ -197,6 +198,7 @@ function ConsentCard(props: { c: Customer }) {
           })}
         </tbody>
       </table>
+      </div>
     </Card>
   );
 }

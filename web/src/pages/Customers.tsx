@@ -213,7 +213,7 @@ export function CustomersPage() {
                   <div class="small text-body-secondary">{c.company_name}</div>
                 )}
               </td>
-              <td class="text-break">
+              <td class="text-nowrap">
                 <Val v={c.email} />
               </td>
               <td class="text-nowrap">
