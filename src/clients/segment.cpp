@@ -236,10 +236,14 @@ class Compiler {
   // A comparison's left-hand side, resolved from the rule.
   struct Target {
     enum Kind { kText, kTime, kAttribute } kind = kText;
-    std::string_view column;  // from kFields, for kText / kTime
-    std::string name;         // as written, for messages
-    std::string path;         // attribute path in the dialect's syntax (bound)
+    std::string_view column;        // from kFields, for kText / kTime
+    std::string name;               // as written, for messages
+    std::string path;               // SQLite: the attribute's JSON path (bound)
+    std::vector<std::string> keys;  // PostgreSQL: its keys, one `->` each
   };
+  // PostgreSQL: c.attributes -> k1 -> k2 (->> for the last when as_text).
+  // A chain of `->` reads about twice as fast as `#>` with a text[] path.
+  void PgAttrPath(const Target& t, bool as_text);
 
   void Fail(std::string field, std::string message);
   std::optional<std::string> String(const json::value& v, const std::string& at);
@@ -426,16 +430,14 @@ void Compiler::Comparison(const json::object& o, const std::string& path, bool a
         // a name like "null" or "1" a plain key in both path syntaxes.
         t.kind = Target::kAttribute;
         t.name = *name;
-        t.path = pg_ ? "{" : "$";
+        t.path = "$";
         for (size_t i = 0; i < parts.size(); ++i) {
           if (pg_) {
-            if (i > 0) t.path += ",";
-            t.path += "\"" + std::string(parts[i]) + "\"";
+            t.keys.emplace_back(parts[i]);
           } else {
             t.path += ".\"" + std::string(parts[i]) + "\"";
           }
         }
-        if (pg_) t.path += "}";
         target_ok = true;
       }
     }
@@ -576,9 +578,23 @@ void Compiler::TimeField(const Target& t, Op op, const json::value* v, const std
 
 // COALESCE(type of the attribute, ''): '' when the path is missing.
 void Compiler::AttrType(const Target& t) {
-  sql_ += pg_ ? "COALESCE(jsonb_typeof(c.attributes #> CAST(? AS text[])), '')"
-              : "COALESCE(json_type(c.attributes, ?), '')";
+  if (pg_) {
+    sql_ += "COALESCE(jsonb_typeof(";
+    PgAttrPath(t, false);
+    sql_ += "), '')";
+    return;
+  }
+  sql_ += "COALESCE(json_type(c.attributes, ?), '')";
   params_.emplace_back(t.path);
+}
+
+void Compiler::PgAttrPath(const Target& t, bool as_text) {
+  sql_ += "(c.attributes";
+  for (size_t i = 0; i < t.keys.size(); ++i) {
+    sql_ += as_text && i + 1 == t.keys.size() ? " ->> CAST(? AS text)" : " -> CAST(? AS text)";
+    params_.emplace_back(t.keys[i]);
+  }
+  sql_ += ")";
 }
 
 void Compiler::AttrTypeIs(const Target& t, json::kind k) {
@@ -591,7 +607,8 @@ void Compiler::AttrTypeIs(const Target& t, json::kind k) {
 }
 
 void Compiler::AttrText(const Target& t) {
-  sql_ += pg_ ? "(c.attributes #>> CAST(? AS text[]))" : "json_extract(c.attributes, ?)";
+  if (pg_) return PgAttrPath(t, true);
+  sql_ += "json_extract(c.attributes, ?)";
   params_.emplace_back(t.path);
 }
 
@@ -599,7 +616,8 @@ void Compiler::AttrText(const Target& t) {
 // and unlike a cast to numeric it cannot fail on a row whose value is not a
 // number (PostgreSQL does not promise to evaluate the type check first).
 void Compiler::AttrNumber(const Target& t) {
-  sql_ += pg_ ? "(c.attributes #> CAST(? AS text[]))" : "json_extract(c.attributes, ?)";
+  if (pg_) return PgAttrPath(t, false);
+  sql_ += "json_extract(c.attributes, ?)";
   params_.emplace_back(t.path);
 }
 
@@ -928,8 +946,16 @@ Result<CompiledSegment> CompileSegment(const json::value& rule, store::Dialect d
 Result<SegmentPreview> PreviewSegment(store::Connection& c, const CompiledSegment& s, int sample) {
   const std::string from = "FROM customers c WHERE " + std::string(kNotErased) + " AND " + s.where;
   SegmentPreview out;
-  ASSIGN_OR_RETURN(auto row, c.QueryRow("SELECT COUNT(*) " + from, s.params));
-  out.count = row ? row->Int(0) : 0;
+  // PostgreSQL cannot estimate how many rows a JSON attribute condition
+  // keeps (it guesses a handful), so it probes the set conditions once per
+  // customer in nested loops; a count over the whole population is always
+  // cheaper with hash joins. The setting is put back whatever the outcome.
+  const bool pg = c.dialect() == store::Dialect::kPostgres;
+  if (pg) RETURN_IF_ERROR(c.ExecuteScript("SET enable_nestloop = off"));
+  auto row = c.QueryRow("SELECT COUNT(*) " + from, s.params);
+  if (pg) RETURN_IF_ERROR(c.ExecuteScript("RESET enable_nestloop"));
+  RETURN_IF_ERROR(row.status());
+  out.count = *row ? (*row)->Int(0) : 0;
   sample = std::clamp(sample, 0, 1000);
   if (sample > 0 && out.count > 0) {
     store::Params p = s.params;
