@@ -949,11 +949,14 @@ Result<SegmentPreview> PreviewSegment(store::Connection& c, const CompiledSegmen
   // PostgreSQL cannot estimate how many rows a JSON attribute condition
   // keeps (it guesses a handful), so it probes the set conditions once per
   // customer in nested loops; a count over the whole population is always
-  // cheaper with hash joins. The setting is put back whatever the outcome.
+  // cheaper with hash joins. Planned for its values every time, not from a
+  // cached generic plan. The settings are put back whatever the outcome.
   const bool pg = c.dialect() == store::Dialect::kPostgres;
-  if (pg) RETURN_IF_ERROR(c.ExecuteScript("SET enable_nestloop = off"));
+  if (pg)
+    RETURN_IF_ERROR(
+        c.ExecuteScript("SET enable_nestloop = off; SET plan_cache_mode = force_custom_plan"));
   auto row = c.QueryRow("SELECT COUNT(*) " + from, s.params);
-  if (pg) RETURN_IF_ERROR(c.ExecuteScript("RESET enable_nestloop"));
+  if (pg) RETURN_IF_ERROR(c.ExecuteScript("RESET enable_nestloop; RESET plan_cache_mode"));
   RETURN_IF_ERROR(row.status());
   out.count = *row ? (*row)->Int(0) : 0;
   sample = std::clamp(sample, 0, 1000);

@@ -82,10 +82,27 @@ Status InsertMany(Connection& c, std::string_view head, size_t columns, const Pa
   return Status::Ok();
 }
 
+static Status SelectInChunks(Connection& c, std::string_view sql, size_t at, const Params& keys,
+                             const std::function<void(const Row&)>& on_row);
+
 Status SelectIn(Connection& c, std::string_view sql, const Params& keys,
                 const std::function<void(const Row&)>& on_row) {
   const size_t at = sql.find("{in}");
   if (at == std::string_view::npos) return Status::Internal("SelectIn: no {in}");
+  // PostgreSQL would cache a generic plan for these statements after a few
+  // runs, sized by the statistics of the moment: planned while a table was
+  // small, a 512-key lookup becomes a sequential scan once it is large (a
+  // bulk sync grows tables by millions between ANALYZEs). Key lookups are
+  // cheap to plan, so they are planned for their keys every time.
+  const bool pg = c.dialect() == Dialect::kPostgres;
+  if (pg) RETURN_IF_ERROR(c.ExecuteScript("SET plan_cache_mode = force_custom_plan"));
+  Status st = SelectInChunks(c, sql, at, keys, on_row);
+  if (pg) RETURN_IF_ERROR(c.ExecuteScript("RESET plan_cache_mode"));
+  return st;
+}
+
+static Status SelectInChunks(Connection& c, std::string_view sql, size_t at, const Params& keys,
+                             const std::function<void(const Row&)>& on_row) {
   size_t done = 0;
   Params chunk;
   while (done < keys.size()) {
