@@ -9,6 +9,7 @@
 #include "core/validation.h"
 #include "auth/password.h"
 #include "core/log.h"
+#include "payments/ach/cli.h"
 #include "store/migrate.h"
 
 namespace kontor {
@@ -164,14 +165,34 @@ int main(int argc, char** argv) {
   token_create->add_option("--expires", expires, "days until it expires (default never)")->check(CLI::Range(1, 3650));
   add_common(token_create, false);
 
+  auto* ach = cli.add_subcommand("ach", "NACHA ACH files: validate, format, json, build");
+  ach->require_subcommand(1);
+  std::vector<std::string> ach_files;
+  std::string ach_file;
+  bool ach_json = false;
+  auto* ach_validate = ach->add_subcommand("validate", "Validate NACHA files (exit 1 when any is invalid)");
+  ach_validate->add_option("files", ach_files, "NACHA files")->required();
+  ach_validate->add_flag("--json", ach_json, "print the results as JSON");
+  auto* ach_format = ach->add_subcommand("format", "Print a NACHA file in canonical form");
+  ach_format->add_option("file", ach_file, "NACHA file")->required();
+  auto* ach_to_json = ach->add_subcommand("json", "Print a NACHA file as JSON");
+  ach_to_json->add_option("file", ach_file, "NACHA file")->required();
+  auto* ach_build = ach->add_subcommand("build", "Build a NACHA file from JSON, controls computed");
+  ach_build->add_option("file", ach_file, "JSON file, - for standard input")->required();
+
   auto* version = cli.add_subcommand("version", "Print the version");
   auto* config = cli.add_subcommand("config", "List configuration keys and environment variables");
 
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.exit(e);
+    int code = cli.exit(e);
+    return code != 0 && *ach ? 2 : code;
   }
+  if (*ach_validate) return payments::ach::CliValidate(ach_files, ach_json);
+  if (*ach_format) return payments::ach::CliFormat(ach_file);
+  if (*ach_to_json) return payments::ach::CliJson(ach_file);
+  if (*ach_build) return payments::ach::CliBuild(ach_file);
   if (*serve) return Serve(common, demo);
   if (*migrate) return Migrate(common);
   if (*admin_create) return AdminCreate(common, email, name, password_stdin);
