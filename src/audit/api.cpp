@@ -20,8 +20,7 @@ void RegisterRoutes(http::Router& router, store::Database& db) {
                 ASSIGN_OR_RETURN(f.before_id, http::CursorParam(req));
                 ASSIGN_OR_RETURN(f.limit, http::LimitParam(req, 50, 500));
                 ASSIGN_OR_RETURN(Page page, Query(db, f));
-                return http::JsonResponse(200, json::object{{"items", std::move(page.items)},
-                                                            {"next_cursor", http::CursorOrNull(page.next_before_id)}});
+                return http::PageResponse(std::move(page.items), page.next_before_id);
               },
               "audit", "The audit log, newest first", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),

@@ -106,7 +106,7 @@ Result<Response> ListUsers(AuthService& s, Request& req) {
   ASSIGN_OR_RETURN(auto page, s.ListUsers(f));
   json::array items;
   for (const auto& u : page.first) items.push_back(UserToJson(u));
-  return http::JsonResponse(200, json::object{{"items", items}, {"next_cursor", http::CursorOrNull(page.second)}});
+  return http::PageResponse(std::move(items), page.second);
 }
 
 Result<Response> CreateUser(AuthService& s, Request& req) {

@@ -236,9 +236,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
          ASSIGN_OR_RETURN(auto page, svc.List(f));
          json::array items;
          for (const auto& c : page.first) items.push_back(CustomerToJson(c));
-         return http::JsonResponse(200,
-                                   json::object{{"items", std::move(items)},
-                                                {"next_cursor", http::CursorOrNull(page.second)}});
+         return http::PageResponse(std::move(items), page.second);
        },
        "customers",
        "Search and page customers",
@@ -306,9 +304,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
          ASSIGN_OR_RETURN(int limit, http::LimitParam(req, 50, 500));
          RETURN_IF_ERROR(svc.Get(id).status());  // 404 for an unknown customer
          ASSIGN_OR_RETURN(TimelinePage page, ReadCustomerTimeline(db, id, before, limit));
-         return http::JsonResponse(
-             200, json::object{{"items", std::move(page.items)},
-                               {"next_cursor", http::CursorOrNull(page.next_before)}});
+         return http::PageResponse(std::move(page.items), page.next_before);
        },
        "customers",
        "A customer's changes, newest first: the customer, its subscriptions, list memberships and "

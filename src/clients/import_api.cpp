@@ -156,9 +156,7 @@ void RegisterImportRoutes(http::Router& router, store::Database& db, ImportServi
          ASSIGN_OR_RETURN(auto page, imports.List(before, limit));
          json::array items;
          for (const auto& m : page.first) items.push_back(ImportToJson(m));
-         return http::JsonResponse(200,
-                                   json::object{{"items", std::move(items)},
-                                                {"next_cursor", http::CursorOrNull(page.second)}});
+         return http::PageResponse(std::move(items), page.second);
        },
        "imports",
        "Imports, newest first",

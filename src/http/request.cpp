@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "http/params.h"
+
 namespace kontor::http {
 
 std::string_view Request::Header(std::string_view lower_name) const {
@@ -72,6 +74,11 @@ bool ParseTarget(std::string_view target, std::string* path,
   if (path->empty()) *path = "/";
   for (const auto& p : u.params()) (*query)[p.key] = p.has_value ? p.value : "";
   return true;
+}
+
+Response PageResponse(json::array items, const std::optional<int64_t>& next) {
+  return JsonResponse(
+      200, json::object{{"items", std::move(items)}, {"next_cursor", CursorOrNull(next)}});
 }
 
 }  // namespace kontor::http

@@ -45,11 +45,17 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 
-  void SetHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+  void SetHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
 };
 
 Response JsonResponse(int status, const json::value& v);
 Response NoContent();
+
+// {"items": [...], "next_cursor": "id"|null} — the shape of every paged list
+// answer; `next` is the last id of this page when there is another.
+Response PageResponse(json::array items, const std::optional<int64_t>& next);
 
 // {"items": [to_json(x)...]} — the shape of every list answer without paging.
 template <typename T, typename F>
@@ -62,6 +68,7 @@ Response ItemsResponse(const std::vector<T>& items, F to_json) {
 
 // Parses `target` into path and query (percent-decoded). Returns false on a
 // target that is not a valid origin-form URI.
-bool ParseTarget(std::string_view target, std::string* path, std::map<std::string, std::string>* query);
+bool ParseTarget(std::string_view target, std::string* path,
+                 std::map<std::string, std::string>* query);
 
 }  // namespace kontor::http

@@ -37,8 +37,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, JobService& jobs)
                 ASSIGN_OR_RETURN(JobPage page, jobs.List(f));
                 json::array items;
                 for (const auto& j : page.items) items.push_back(JobToJson(j));
-                return http::JsonResponse(200, json::object{{"items", std::move(items)},
-                                                            {"next_cursor", http::CursorOrNull(page.next_before_id)}});
+                return http::PageResponse(std::move(items), page.next_before_id);
               },
               "jobs", "List jobs, newest first", nullptr,
               json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),

@@ -37,8 +37,7 @@ const char* kPageSchema =
 Result<Response> Page(const std::vector<json::object>& items, const std::optional<int64_t>& next) {
   json::array a;
   for (const auto& o : items) a.push_back(o);
-  return http::JsonResponse(
-      200, json::object{{"items", std::move(a)}, {"next_cursor", http::CursorOrNull(next)}});
+  return http::PageResponse(std::move(a), next);
 }
 
 Result<WebhookInput> BodyInput(const Request& req, bool create) {
