@@ -22,6 +22,20 @@ section() { printf '\n=== %s ===\n' "$*"; }
 section "unit tests (SQLite and PostgreSQL)"
 ctest --test-dir "$BUILD" --output-on-failure -j2 || failed=1
 
+section "ACH reader fuzz (20 s, when clang is installed)"
+if command -v clang++ >/dev/null; then
+  # Only the ACH library: it depends on nothing else in Kontor.
+  mkdir -p build/ach_fuzz && corpus=$(mktemp -d)
+  cp tests/conformance/ach/valid/*.ach tests/conformance/ach/invalid/*.ach "$corpus"/
+  clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc \
+    $(ls src/payments/ach/*.cpp | grep -Ev '_test|json|build|cli') -o build/ach_fuzz/ach_reader_fuzz &&
+    build/ach_fuzz/ach_reader_fuzz -max_total_time=20 -max_len=8192 "$corpus" 2>&1 | grep -E '^Done|ERROR|SUMMARY' \
+    && [[ ${PIPESTATUS[0]} -eq 0 ]] || failed=1
+  rm -rf "$corpus"
+else
+  echo "clang++ not found; skipped"
+fi
+
 for db in sqlite postgres; do
   section "black-box API tests on $db"
   KONTOR_TEST_DB=$db node --test --test-concurrency=1 tests/api/ || failed=1

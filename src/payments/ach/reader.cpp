@@ -1,6 +1,7 @@
 #include "payments/ach/reader.h"
 
 #include <cstring>
+#include <memory>
 
 namespace kontor::payments::ach {
 
@@ -66,11 +67,10 @@ ReadResult Read(std::string_view data) {
 }
 
 bool ScanStream(std::istream& in, Handler& handler, int64_t* entries) {
-  constexpr size_t kChunk = 1 << 20;
+  constexpr size_t kChunk = 256 << 10;
   Scanner scanner(handler);
   std::string buf;
-  buf.reserve(kChunk + kRecordLength * 2);
-  std::vector<char> chunk(kChunk);
+  std::unique_ptr<char[]> chunk(new char[kChunk]);  // not zero-filled
   bool first = true, fixed = false, pending_cr = false;
   size_t start = 0;  // start of the unconsumed part of buf
   auto emit = [&](std::string_view line) { scanner.Line(line); };
@@ -106,12 +106,12 @@ bool ScanStream(std::istream& in, Handler& handler, int64_t* entries) {
     }
   };
   while (true) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    in.read(chunk.get(), static_cast<std::streamsize>(kChunk));
     std::streamsize got = in.gcount();
     if (got <= 0) break;
     buf.erase(0, start);
     start = 0;
-    buf.append(chunk.data(), static_cast<size_t>(got));
+    buf.append(chunk.get(), static_cast<size_t>(got));
     if (first && buf.size() > static_cast<size_t>(kRecordLength)) {
       // Records back to back without terminators: decided from the first record.
       fixed = buf.find_first_of("\r\n") == std::string::npos;
