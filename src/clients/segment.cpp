@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <utility>
+#include <utility>
 
 #include "core/clock.h"
 
@@ -391,10 +393,31 @@ Status Compiler::Group(const json::value& arg, const std::string& at, int depth,
     sql_ += all ? "(1 = 1)" : "(1 = 0)";
     return Status::Ok();
   }
-  sql_ += "(";
+  // Each member compiles on its own, then set conditions (`c.id IN (...)`,
+  // a probe into a set read once) go before the rest, so that SQLite, which
+  // evaluates terms in the order written, parses a customer's JSON
+  // attributes only when the cheap terms have not decided the row already.
+  // AND and OR of two-valued terms commute, so the order changes no result.
+  struct Part {
+    std::string sql;
+    store::Params params;
+  };
+  std::vector<Part> parts;
   for (size_t i = 0; i < items->size() && !stopped_; ++i) {
+    std::string outer_sql = std::exchange(sql_, {});
+    store::Params outer_params = std::exchange(params_, {});
+    Status st = Rule((*items)[i], Index(at, i), depth + 1);
+    parts.push_back({std::exchange(sql_, std::move(outer_sql)),
+                     std::exchange(params_, std::move(outer_params))});
+    RETURN_IF_ERROR(st);
+  }
+  std::stable_partition(parts.begin(), parts.end(),
+                        [](const Part& p) { return p.sql.starts_with("(c.id IN ("); });
+  sql_ += "(";
+  for (size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) sql_ += all ? " AND " : " OR ";
-    RETURN_IF_ERROR(Rule((*items)[i], Index(at, i), depth + 1));
+    sql_ += parts[i].sql;
+    for (auto& v : parts[i].params) params_.push_back(std::move(v));
   }
   sql_ += ")";
   return Status::Ok();
