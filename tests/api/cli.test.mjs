@@ -178,6 +178,11 @@ describe(`cli (${DB_KIND})`, { timeout: 180000 }, () => {
       assert.equal(parts.length, 3, `key, variable, description: ${JSON.stringify(l)}`);
       byKey[parts[0]] = parts;
     }
+    // The README's configuration table documents every key the binary knows.
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const k of Object.keys(byKey)) {
+      assert.ok(readme.includes('| `' + k + '` | `' + byKey[k][1] + '` |'), `README's configuration table lists ${k}`);
+    }
     for (const k of KEYS) {
       assert.ok(byKey[k], `kontor config lists ${k}`);
       assert.equal(byKey[k][1], 'KONTOR_' + k.toUpperCase().replaceAll('.', '_'), `environment variable of ${k}`);
