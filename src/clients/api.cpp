@@ -169,6 +169,40 @@ Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) 
 
 }  // namespace
 
+Result<CustomerService::Filter> CustomerFilterFromQuery(store::Database& db,
+                                                        const http::Request& req) {
+  CustomerService::Filter f;
+  f.q = req.Query("q");
+  f.tag = req.Query("tag");
+  f.status = req.Query("status");
+  if (f.status && *f.status != "active" && *f.status != "inactive" && *f.status != "erased") {
+    return Status::BadParameter("status", "must be active, inactive or erased");
+  }
+  json::array conditions;
+  if (auto list = req.Query("list")) conditions.push_back(json::object{{"member_of", *list}});
+  if (auto seg = req.Query("segment")) conditions.push_back(json::object{{"segment", *seg}});
+  if (!conditions.empty()) {
+    Status compiled = db.WithConnection([&](store::Connection& c) -> Status {
+      DbSegmentResolver resolver(c);
+      ASSIGN_OR_RETURN(CompiledSegment s,
+                       CompileSegment(json::value(json::object{{"all", conditions}}), c.dialect(),
+                                      req.now_ms, resolver, "query"));
+      f.segment_where = std::move(s.where);
+      f.segment_params = std::move(s.params);
+      return Status::Ok();
+    });
+    if (compiled.code() == StatusCode::kNotFound || compiled.code() == StatusCode::kValidation) {
+      // The compiler's own message names the rule path; the caller knows a key.
+      std::string why =
+          compiled.fields().empty() ? compiled.message() : compiled.fields()[0].message;
+      return Status::BadParameter(req.Query("list") ? "list" : "segment", why);
+    }
+    RETURN_IF_ERROR(compiled);
+  }
+  ASSIGN_OR_RETURN(f.updated_since, http::TimeParam(req, "updated_since"));
+  return f;
+}
+
 void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& svc,
                     SubscriptionService& subs, DeviceService& devices, ListService& lists,
                     SegmentService& segments) {
@@ -199,38 +233,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
        [&svc, &db](Request& req) -> Result<Response> {
          RETURN_IF_ERROR(http::OnlyQueryParams(
              req, {"q", "tag", "status", "list", "segment", "updated_since", "cursor", "limit"}));
-         CustomerService::Filter f;
-         f.q = req.Query("q");
-         f.tag = req.Query("tag");
-         f.status = req.Query("status");
-         if (f.status && *f.status != "active" && *f.status != "inactive" &&
-             *f.status != "erased") {
-           return Status::BadParameter("status", "must be active, inactive or erased");
-         }
-         // Lists of every kind and saved segments go through the
-         // segment compiler, so dynamic membership is evaluated now.
-         json::array conditions;
-         if (auto list = req.Query("list"))
-           conditions.push_back(json::object{{"member_of", *list}});
-         if (auto seg = req.Query("segment")) conditions.push_back(json::object{{"segment", *seg}});
-         if (!conditions.empty()) {
-           Status compiled = db.WithConnection([&](store::Connection& c) -> Status {
-             DbSegmentResolver resolver(c);
-             auto s = CompileSegment(json::value(json::object{{"all", conditions}}), c.dialect(),
-                                     req.now_ms, resolver, "query");
-             if (!s.ok()) return s.status();
-             f.segment_where = s->where;
-             f.segment_params = s->params;
-             return Status::Ok();
-           });
-           if (compiled.code() == StatusCode::kNotFound ||
-               compiled.code() == StatusCode::kValidation) {
-             return Status::BadParameter(req.Query("list") ? "list" : "segment",
-                                         compiled.message());
-           }
-           RETURN_IF_ERROR(compiled);
-         }
-         ASSIGN_OR_RETURN(f.updated_since, http::TimeParam(req, "updated_since"));
+         ASSIGN_OR_RETURN(CustomerService::Filter f, CustomerFilterFromQuery(db, req));
          ASSIGN_OR_RETURN(f.after_id, http::CursorParam(req));
          ASSIGN_OR_RETURN(f.limit, http::LimitParam(req, 50, 1000));
          ASSIGN_OR_RETURN(auto page, svc.List(f));

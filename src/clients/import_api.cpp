@@ -1,5 +1,6 @@
 #include "clients/import_api.h"
 
+#include "clients/api.h"
 #include "clients/export.h"
 #include "clients/segment.h"
 #include "http/params.h"
@@ -37,38 +38,6 @@ Response CsvResponse(std::string body, const std::string& filename) {
   return r;
 }
 
-// The filter of GET /v1/customers: list and segment go through the segment compiler so dynamic
-// lists are evaluated now.
-Result<CustomerService::Filter> ExportFilter(store::Database& db, const Request& req) {
-  CustomerService::Filter f;
-  f.q = req.Query("q");
-  f.tag = req.Query("tag");
-  f.status = req.Query("status");
-  if (f.status && *f.status != "active" && *f.status != "inactive" && *f.status != "erased") {
-    return Status::BadParameter("status", "must be active, inactive or erased");
-  }
-  json::array conditions;
-  if (auto list = req.Query("list")) conditions.push_back(json::object{{"member_of", *list}});
-  if (auto seg = req.Query("segment")) conditions.push_back(json::object{{"segment", *seg}});
-  if (!conditions.empty()) {
-    Status compiled = db.WithConnection([&](store::Connection& c) -> Status {
-      DbSegmentResolver resolver(c);
-      auto s = CompileSegment(json::value(json::object{{"all", conditions}}), c.dialect(),
-                              req.now_ms, resolver, "query");
-      if (!s.ok()) return s.status();
-      f.segment_where = s->where;
-      f.segment_params = s->params;
-      return Status::Ok();
-    });
-    if (compiled.code() == StatusCode::kNotFound || compiled.code() == StatusCode::kValidation) {
-      return Status::BadParameter(req.Query("list") ? "list" : "segment", compiled.message());
-    }
-    RETURN_IF_ERROR(compiled);
-  }
-  ASSIGN_OR_RETURN(f.updated_since, http::TimeParam(req, "updated_since"));
-  return f;
-}
-
 json::object FilterToJson(const Request& req) {
   json::object o;
   for (const char* k : {"list", "segment", "q", "tag", "status", "updated_since"}) {
@@ -91,7 +60,7 @@ void RegisterImportRoutes(http::Router& router, store::Database& db, ImportServi
        [&db](Request& req) -> Result<Response> {
          RETURN_IF_ERROR(http::OnlyQueryParams(
              req, {"q", "tag", "status", "list", "segment", "updated_since"}));
-         ASSIGN_OR_RETURN(CustomerService::Filter f, ExportFilter(db, req));
+         ASSIGN_OR_RETURN(CustomerService::Filter f, CustomerFilterFromQuery(db, req));
          ASSIGN_OR_RETURN(CustomerExport e, ExportCustomersCsv(db, f));
          const audit::Actor actor = req.Actor();
          RETURN_IF_ERROR(db.Transact([&](store::Connection& c) {
