@@ -71,7 +71,7 @@ bool ScanStream(std::istream& in, Handler& handler, int64_t* entries) {
   Scanner scanner(handler);
   std::string buf;
   std::unique_ptr<char[]> chunk(new char[kChunk]);  // not zero-filled
-  bool first = true, fixed = false, pending_cr = false;
+  bool first = true, fixed = false;
   size_t start = 0;  // start of the unconsumed part of buf
   auto emit = [&](std::string_view line) { scanner.Line(line); };
   auto drain = [&] {
@@ -84,14 +84,8 @@ bool ScanStream(std::istream& in, Handler& handler, int64_t* entries) {
       return;
     }
     while (start < v.size()) {
-      if (pending_cr) {
-        pending_cr = false;
-        if (v[start] == '\n') {
-          ++start;
-          continue;
-        }
-      }
-      size_t nl = v.find_first_of("\r\n", start);
+      const void* hit = std::memchr(v.data() + start, '\n', v.size() - start);
+      size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - v.data()) : std::string_view::npos;
       if (nl == std::string_view::npos) {
         // A line longer than any record: report it cut, keep memory bounded.
         if (v.size() - start > 4096) {
@@ -100,8 +94,15 @@ bool ScanStream(std::istream& in, Handler& handler, int64_t* entries) {
         }
         return;
       }
-      emit(v.substr(start, nl - start));
-      if (v[nl] == '\r') pending_cr = true;
+      std::string_view line = v.substr(start, nl - start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      // A lone CR as the terminator (old Mac style) splits further.
+      size_t cr;
+      while (line.size() != kRecordLength && (cr = line.find('\r')) != std::string_view::npos) {
+        emit(line.substr(0, cr));
+        line.remove_prefix(cr + 1);
+      }
+      emit(line);
       start = nl + 1;
     }
   };

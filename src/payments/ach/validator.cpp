@@ -112,6 +112,11 @@ struct Scanner::State {
   char company_id[11] = {};
   size_t company_id_len = 0;
   bool batch_iat = false, batch_adv = false;
+  // Fields of the batch's entry layout, looked up once per batch.
+  const Layout* entry_l = nullptr;
+  const Field* amount_f = nullptr;
+  const Field* account_f = nullptr;
+  const Field* naddenda_f = nullptr;
   uint64_t batch_count_records = 0, batch_hash = 0, batch_debit = 0, batch_credit = 0;
   int64_t batch_entries = 0;
   uint64_t last_trace = 0;
@@ -290,6 +295,10 @@ struct Scanner::State {
     std::memcpy(company_id, cid.data(), cid.size());
     batch_iat = sec_code == "IAT";
     batch_adv = sec_code == "ADV";
+    entry_l = &EntryLayout(sec_code);
+    amount_f = entry_l->Find("amount");
+    account_f = entry_l->Find(batch_iat ? "foreignReceiverAccountNumber" : "dfiAccountNumber");
+    naddenda_f = entry_l->Find("numberOfAddendaRecords");
     if (batch_count == 0 && !control_seen) adv_file = batch_adv;
     std::string_view sc = r.substr(1, 3);
     bool sc_ok = sc == "200" || sc == "220" || sc == "225" || sc == "280";
@@ -333,7 +342,7 @@ struct Scanner::State {
       return;
     }
     EndEntry();
-    const Layout& l = EntryLayout(Sec());
+    const Layout& l = *entry_l;
     CheckFields(l, r);
     ++entries;
     ++batch_entries;
@@ -363,8 +372,7 @@ struct Scanner::State {
         ErrField(l, "checkDigit", "RDFI check digit does not match the routing number",
                  "is " + Str(r.substr(11, 1)) + ", computed " + std::to_string(check));
     }
-    const Field& amount_f = *l.Find("amount");
-    std::string_view amount = amount_f.In(r);
+    std::string_view amount = amount_f->In(r);
     uint64_t cents = IsDigits(amount) ? Num(amount) : 0;
     if (cls == TxClass::kCredit || cls == TxClass::kAdvCredit) batch_credit += cents;
     if (cls == TxClass::kDebit || cls == TxClass::kAdvDebit) batch_debit += cents;
@@ -377,8 +385,7 @@ struct Scanner::State {
                  "a COR entry must use an automated return/NOC transaction code", Str(tx));
       if (cents != 0) ErrField(l, "amount", "a COR entry must have a zero amount", Str(amount));
     }
-    const char* account = batch_iat ? "foreignReceiverAccountNumber" : "dfiAccountNumber";
-    if (IsBlank(l.Find(account)->In(r))) ErrField(l, account, "field is required");
+    if (IsBlank(account_f->In(r))) Err('6', &l, account_f, "field is required");
     indicator = r[78];
     if (indicator != '0' && indicator != '1')
       ErrField(l, "addendaRecordIndicator", "must be 0 or 1", Str(r.substr(78, 1)));
@@ -399,7 +406,7 @@ struct Scanner::State {
       std::memset(trace, '0', 15);
     }
     declared_addenda = -1;
-    if (const Field* na = l.Find("numberOfAddendaRecords")) declared_addenda = NumOr(na->In(r));
+    if (naddenda_f) declared_addenda = NumOr(naddenda_f->In(r));
     in_entry = true;
     entry_line = line_no;
     entry_layout = &l;
@@ -690,7 +697,7 @@ void ScanBuffer(std::string_view data, Handler& handler) {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       // A lone CR as the terminator (old Mac style) splits further.
       size_t cr;
-      while ((cr = line.find('\r')) != std::string_view::npos) {
+      while (line.size() != kRecordLength && (cr = line.find('\r')) != std::string_view::npos) {
         scanner.Line(line.substr(0, cr));
         line.remove_prefix(cr + 1);
       }
