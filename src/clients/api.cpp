@@ -222,7 +222,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
        200,
        {},
        "application/json",
-       false,
+       /*blocking=*/true,  // hundreds of milliseconds of parsing and writing
        kMaxBatchBytes,
        true});
 
@@ -426,7 +426,8 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
     for (const auto& id : p.sample) sample.emplace_back(id);
     return json::object{{"count", p.count}, {"sample", std::move(sample)}};
   };
-  router.Add(
+  // Counting a segment reads every customer: off the event loop.
+  router.Add(http::Blocking(
       {"POST", "/v1/segments/preview", Access::Read(kCustomers),
        [&segments, preview_json](Request& req) -> Result<Response> {
          ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
@@ -443,7 +444,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
            R"({"type":"object","required":["rule"],"additionalProperties":false,"properties":{
                 "rule":{"type":"object"},"sample":{"type":"integer","minimum":0,"maximum":100}}})"),
        json::parse(
-           R"({"type":"object","properties":{"count":{"type":"integer"},"sample":{"type":"array"}}})")});
+           R"({"type":"object","properties":{"count":{"type":"integer"},"sample":{"type":"array"}}})")}));
   router.Add({"GET", "/v1/segments", Access::Read(kCustomers),
               [&segments](Request&) -> Result<Response> {
                 ASSIGN_OR_RETURN(auto all, segments.ListAll());
@@ -477,14 +478,14 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 return http::JsonResponse(200, SavedSegmentToJson(s));
               },
               "segments", "A saved segment", nullptr, json::parse(R"({"type":"object"})")});
-  router.Add({"GET", "/v1/segments/{key}/count", Access::Read(kCustomers),
-              [&segments](Request& req) -> Result<Response> {
-                ASSIGN_OR_RETURN(auto p,
-                                 segments.PreviewSaved(req.PathParam("key"), req.now_ms, 0));
-                return http::JsonResponse(200, json::object{{"count", p.count}});
-              },
-              "segments", "How many customers the saved segment matches now", nullptr,
-              json::parse(R"({"type":"object","properties":{"count":{"type":"integer"}}})")});
+  router.Add(http::Blocking(
+      {"GET", "/v1/segments/{key}/count", Access::Read(kCustomers),
+       [&segments](Request& req) -> Result<Response> {
+         ASSIGN_OR_RETURN(auto p, segments.PreviewSaved(req.PathParam("key"), req.now_ms, 0));
+         return http::JsonResponse(200, json::object{{"count", p.count}});
+       },
+       "segments", "How many customers the saved segment matches now", nullptr,
+       json::parse(R"({"type":"object","properties":{"count":{"type":"integer"}}})")}));
 
   router.Add({"GET", "/v1/lists", Access::Read(kCustomers),
               [&lists](Request&) -> Result<Response> {

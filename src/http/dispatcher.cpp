@@ -12,12 +12,15 @@
 namespace kontor::http {
 namespace {
 
-bool IsMutating(std::string_view m) { return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE"; }
+bool IsMutating(std::string_view m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+}
 
 bool ValidRequestId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
   }
   return true;
 }
@@ -66,11 +69,15 @@ std::string NewRequestId() {
 
 Dispatcher::Dispatcher(Router& router, Authenticator& auth, Metrics& metrics, const Clock& clock,
                        DispatcherOptions options, const StaticFiles* static_files)
-    : router_(router), auth_(auth), metrics_(metrics), clock_(clock), options_(options),
+    : router_(router),
+      auth_(auth),
+      metrics_(metrics),
+      clock_(clock),
+      options_(options),
       static_files_(static_files) {
   for (const Route& r : router_.routes()) {
     metric_slot_[&r] = metrics_.AddRoute(r.method, r.pattern);
-    any_blocking_ |= r.blocking && r.method != "GET";
+    (r.method == "GET" ? any_blocking_get_ : any_blocking_) |= r.blocking;
     largest_body_limit_ = std::max(largest_body_limit_, r.max_body_bytes);
   }
 }
@@ -137,7 +144,8 @@ Response Dispatcher::Handle(Request& req) {
   }
   resp.SetHeader("X-Request-Id", req.request_id);
 
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.Observe(slot, resp.status, seconds);
   const LogLevel level = resp.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
   if (options_.access_log) {
@@ -156,17 +164,21 @@ Response Dispatcher::Handle(Request& req) {
   return resp;
 }
 
-uint64_t Dispatcher::BodyLimit(std::string_view method, std::string_view target, uint64_t def) const {
+uint64_t Dispatcher::BodyLimit(std::string_view method, std::string_view target,
+                               uint64_t def) const {
   if (largest_body_limit_ == 0) return def;
   Router::Match m = router_.Find(method, target.substr(0, target.find('?')));
   return m.route && m.route->max_body_bytes ? m.route->max_body_bytes : def;
 }
 
 bool Dispatcher::IsBlocking(const Request& req) const {
-  if (!any_blocking_ || req.method == "GET" || req.method == "HEAD") return false;
+  // Most requests are reads on the event loop: the route lookup is paid only
+  // when some route of the request's kind is blocking.
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  if (!(read ? any_blocking_get_ : any_blocking_)) return false;
   std::string_view path = req.target;
   path = path.substr(0, path.find('?'));
-  Router::Match m = router_.Find(req.method, path);
+  Router::Match m = router_.Find(read ? "GET" : req.method, path);
   return m.route && m.route->blocking;
 }
 
@@ -179,7 +191,10 @@ Response Dispatcher::Reject(int status, const std::string& detail, const std::st
   metrics_.Observe(0, status, 0);
   if (options_.access_log) {
     Log(LogLevel::kInfo, "request rejected",
-        {{"request_id", req.request_id}, {"status", status}, {"detail", detail}, {"client_ip", client_ip}});
+        {{"request_id", req.request_id},
+         {"status", status},
+         {"detail", detail},
+         {"client_ip", client_ip}});
   }
   return resp;
 }

@@ -55,7 +55,8 @@ class Dispatcher {
   DispatcherOptions options_;
   const StaticFiles* static_files_;
   std::unordered_map<const Route*, int> metric_slot_;
-  bool any_blocking_ = false;
+  bool any_blocking_ = false;        // a non-GET route is blocking
+  bool any_blocking_get_ = false;    // a GET route is (exports)
   uint64_t largest_body_limit_ = 0;  // a mutating route runs on the blocking pool
 
   struct Bucket {
