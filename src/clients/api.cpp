@@ -512,16 +512,17 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
                 "name":{"type":"string"},"kind":{"enum":["static","products","segment"]},
                 "product_codes":{"type":"array","items":{"type":"string"}},"segment":{"type":"string"}}})"),
        json::parse(R"({"type":"object"})")});
-  router.Add({"GET", "/v1/lists/{key}", Access::Read(kCustomers),
-              [&lists](Request& req) -> Result<Response> {
-                ASSIGN_OR_RETURN(DistributionList l, lists.Get(req.PathParam("key")));
-                ASSIGN_OR_RETURN(int64_t members, lists.CountMembers(l.data.key, req.now_ms));
-                json::object o = ListToJson(l);
-                o["members"] = members;
-                return http::JsonResponse(200, o);
-              },
-              "lists", "A list with its member count now; members: GET /v1/customers?list=KEY",
-              nullptr, json::parse(R"({"type":"object"})")});
+  router.Add(http::Blocking(
+      {"GET", "/v1/lists/{key}", Access::Read(kCustomers),
+       [&lists](Request& req) -> Result<Response> {
+         ASSIGN_OR_RETURN(DistributionList l, lists.Get(req.PathParam("key")));
+         ASSIGN_OR_RETURN(int64_t members, lists.CountMembers(l.data.key, req.now_ms));
+         json::object o = ListToJson(l);
+         o["members"] = members;
+         return http::JsonResponse(200, o);
+       },
+       "lists", "A list with its member count now; members: GET /v1/customers?list=KEY", nullptr,
+       json::parse(R"({"type":"object"})")}));
   router.Add({"PUT", "/v1/lists/{key}/members/{external_id}", Access::Write(kCustomers),
               [&lists](Request& req) -> Result<Response> {
                 RETURN_IF_ERROR(lists.AddMember(req.Actor(), req.PathParam("key"),
