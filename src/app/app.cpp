@@ -45,8 +45,8 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   devices_ = std::make_unique<clients::DeviceService>(*db_);
   lists_ = std::make_unique<clients::ListService>(*db_);
   segments_ = std::make_unique<clients::SegmentService>(*db_);
-  imports_ = std::make_unique<clients::ImportService>(*db_, clock_, *customers_, *subscriptions_,
-                                                      *jobs_);
+  imports_ =
+      std::make_unique<clients::ImportService>(*db_, clock_, *customers_, *subscriptions_, *jobs_);
   webhooks_ = std::make_unique<webhooks::WebhookService>(*db_, clock_);
 }
 
@@ -54,7 +54,9 @@ App::~App() = default;
 
 Status App::Init() {
   RETURN_IF_ERROR(auth_->SeedRoles());
-  ASSIGN_OR_RETURN(webhook_client_, webhooks::HttpClient::Create(config_.webhooks.ca_file));
+  ASSIGN_OR_RETURN(webhook_client_,
+                   webhooks::HttpClient::Create(config_.webhooks.ca_file,
+                                                config_.webhooks.allow_private_networks));
   {
     const auto& wc = config_.webhooks;
     webhooks::Options wo;
@@ -70,9 +72,12 @@ Status App::Init() {
   }
   RegisterJobKinds();
   // Periodic housekeeping; EnsureSchedule is idempotent across nodes.
-  RETURN_IF_ERROR(jobs_->EnsureSchedule("system.cleanup", "system.cleanup", "17 * * * *", "UTC", {}));
-  RETURN_IF_ERROR(jobs_->EnsureSchedule("clients.devices.stale", "clients.devices.stale", "30 3 * * *", "UTC", {}));
-  RETURN_IF_ERROR(jobs_->EnsureSchedule("webhooks.prune", "webhooks.prune", "45 3 * * *", "UTC", {}));
+  RETURN_IF_ERROR(
+      jobs_->EnsureSchedule("system.cleanup", "system.cleanup", "17 * * * *", "UTC", {}));
+  RETURN_IF_ERROR(jobs_->EnsureSchedule("clients.devices.stale", "clients.devices.stale",
+                                        "30 3 * * *", "UTC", {}));
+  RETURN_IF_ERROR(
+      jobs_->EnsureSchedule("webhooks.prune", "webhooks.prune", "45 3 * * *", "UTC", {}));
 
   http::RegisterSystemRoutes(router_, *db_, metrics_, KONTOR_VERSION);
   auth::RegisterRoutes(router_, *auth_);
@@ -80,7 +85,8 @@ Status App::Init() {
   jobs::RegisterRoutes(router_, *db_, *jobs_);
   // Before the client hub routes: /v1/customers/export.csv must not be taken for a customer id.
   clients::RegisterImportRoutes(router_, *db_, *imports_);
-  clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_, *lists_, *segments_);
+  clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_, *lists_,
+                          *segments_);
   webhooks::RegisterRoutes(router_, *webhooks_, *webhook_outbox_);
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
@@ -92,8 +98,8 @@ Status App::Init() {
   });
   static_files_ = std::make_unique<http::StaticFiles>(config_.http.web_root);
   dispatcher_ = std::make_unique<http::Dispatcher>(
-      router_, *auth_, metrics_, clock_, http::DispatcherOptions{config_.http.rate_limit_per_s, true},
-      static_files_.get());
+      router_, *auth_, metrics_, clock_,
+      http::DispatcherOptions{config_.http.rate_limit_per_s, true}, static_files_.get());
   return Status::Ok();
 }
 
@@ -123,34 +129,39 @@ void App::RegisterJobKinds() {
                          ASSIGN_OR_RETURN(DemoPayload d, read_demo(ctx.payload()));
                          const int64_t steps = d.steps, step_ms = d.step_ms;
                          for (int64_t i = 1; i <= steps; ++i) {
-                           if (ctx.CancelRequested()) return Status::FailedPrecondition("cancelled");
+                           if (ctx.CancelRequested())
+                             return Status::FailedPrecondition("cancelled");
                            std::this_thread::sleep_for(std::chrono::milliseconds(step_ms));
                            RETURN_IF_ERROR(ctx.SetProgress(i, steps));
                          }
                          return Status::Ok();
                        },
                        3, [read_demo](const json::object& p) { return read_demo(p).status(); }});
-  jobs_->RegisterKind({"system.cleanup", "Deletes expired sessions and old login failures",
+  jobs_->RegisterKind(
+      {"system.cleanup", "Deletes expired sessions and old login failures",
+       [this](jobs::JobContext& ctx) -> Status {
+         const int64_t now = ctx.clock().NowMs();
+         RETURN_IF_ERROR(db_->Execute("DELETE FROM sessions WHERE expires_at < ?", {now}).status());
+         RETURN_IF_ERROR(
+             db_->Execute("DELETE FROM login_failures WHERE at < ?", {now - int64_t{7} * 86400000})
+                 .status());
+         return ctx.SetProgress(1, 1);
+       },
+       3, NoPayload});
+  jobs_->RegisterKind(
+      {"clients.devices.stale", "Marks push tokens not seen for clients.device_stale_days as stale",
+       [this](jobs::JobContext& ctx) -> Status {
+         const int64_t now = ctx.clock().NowMs();
+         const int64_t cutoff = now - int64_t{config_.clients.device_stale_days} * 86400000;
+         ASSIGN_OR_RETURN(int64_t n, devices_->MarkStale(now, cutoff));
+         return ctx.SetProgress(n, n);
+       },
+       3, NoPayload});
+  jobs_->RegisterKind({"webhooks.prune",
+                       "Deletes webhook deliveries older than webhooks.retention_days",
                        [this](jobs::JobContext& ctx) -> Status {
-                         const int64_t now = ctx.clock().NowMs();
-                         RETURN_IF_ERROR(db_->Execute("DELETE FROM sessions WHERE expires_at < ?", {now}).status());
-                         RETURN_IF_ERROR(db_->Execute("DELETE FROM login_failures WHERE at < ?",
-                                                      {now - int64_t{7} * 86400000}).status());
-                         return ctx.SetProgress(1, 1);
-                       },
-                       3, NoPayload});
-  jobs_->RegisterKind({"clients.devices.stale", "Marks push tokens not seen for clients.device_stale_days as stale",
-                       [this](jobs::JobContext& ctx) -> Status {
-                         const int64_t now = ctx.clock().NowMs();
-                         const int64_t cutoff = now - int64_t{config_.clients.device_stale_days} * 86400000;
-                         ASSIGN_OR_RETURN(int64_t n, devices_->MarkStale(now, cutoff));
-                         return ctx.SetProgress(n, n);
-                       },
-                       3, NoPayload});
-  jobs_->RegisterKind({"webhooks.prune", "Deletes webhook deliveries older than webhooks.retention_days",
-                       [this](jobs::JobContext& ctx) -> Status {
-                         const int64_t cutoff =
-                             ctx.clock().NowMs() - int64_t{config_.webhooks.retention_days} * 86400000;
+                         const int64_t cutoff = ctx.clock().NowMs() -
+                                                int64_t{config_.webhooks.retention_days} * 86400000;
                          ASSIGN_OR_RETURN(int64_t n, webhook_outbox_->Prune(cutoff));
                          return ctx.SetProgress(n, n);
                        },

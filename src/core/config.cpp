@@ -74,6 +74,7 @@ const std::vector<Binding>& Bindings() {
       INT("webhooks.disable_after_failures", "KONTOR_WEBHOOKS_DISABLE_AFTER_FAILURES", "consecutive failed attempts after which an endpoint is disabled", webhooks.disable_after_failures, 1, 100000),
       INT("webhooks.retention_days", "KONTOR_WEBHOOKS_RETENTION_DAYS", "finished deliveries older than this are deleted (daily job)", webhooks.retention_days, 1, 3650),
       STR("webhooks.ca_file", "KONTOR_WEBHOOKS_CA_FILE", "PEM CA bundle for https endpoints (default: the system store)", webhooks.ca_file),
+      BOOL("webhooks.allow_private_networks", "KONTOR_WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "deliver to endpoints on loopback, private and link-local addresses (off: refused)", webhooks.allow_private_networks),
   };
   return kBindings;
 }

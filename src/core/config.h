@@ -63,6 +63,7 @@ struct Config {
     int disable_after_failures = 20;
     int retention_days = 30;
     std::string ca_file;  // PEM bundle; empty = the system CA store
+    bool allow_private_networks = false;  // endpoints on loopback/private addresses
   } webhooks;
 };
 

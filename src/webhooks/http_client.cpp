@@ -18,13 +18,16 @@ using tcp = asio::ip::tcp;
 
 struct HttpClient::Impl {
   ssl::context tls{ssl::context::tls_client};
+  bool allow_private_networks = false;
 };
 
 HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpClient::~HttpClient() = default;
 
-Result<std::unique_ptr<HttpClient>> HttpClient::Create(const std::string& ca_file) {
+Result<std::unique_ptr<HttpClient>> HttpClient::Create(const std::string& ca_file,
+                                                       bool allow_private_networks) {
   auto impl = std::make_unique<Impl>();
+  impl->allow_private_networks = allow_private_networks;
   boost::system::error_code ec;
   impl->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -43,6 +46,20 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(const std::string& ca_fil
 }
 
 namespace {
+
+bool IsInternal(const asio::ip::address& a) {
+  if (a.is_unspecified() || a.is_loopback() || a.is_multicast()) return true;
+  if (a.is_v6()) {
+    const auto v6 = a.to_v6();
+    if (v6.is_v4_mapped()) return IsInternal(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+    const auto b = v6.to_bytes();
+    return v6.is_link_local() || v6.is_site_local() || (b[0] & 0xfe) == 0xfc;  // fc00::/7
+  }
+  const auto b = a.to_v4().to_bytes();
+  return b[0] == 10 || b[0] == 0 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+         (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) ||
+         (b[0] == 100 && (b[1] & 0xc0) == 64);  // + CGNAT 100.64/10
+}
 
 struct Target {
   bool https = false;
@@ -150,6 +167,15 @@ PostResult HttpClient::Post(const PostRequest& req) const {
 
   auto run = [&]() -> asio::awaitable<void> {
     auto endpoints = co_await resolver.async_resolve(t->host, t->port, asio::use_awaitable);
+    if (!impl_->allow_private_networks) {
+      for (const auto& e : endpoints) {
+        if (IsInternal(e.endpoint().address())) {
+          out.error = "refused: " + t->host + " resolves to an internal address (" +
+                      e.endpoint().address().to_string() + "); see webhooks.allow_private_networks";
+          co_return;
+        }
+      }
+    }
     stage = "connect";
     co_await plain.async_connect(endpoints, asio::use_awaitable);
     if (t->https) {

@@ -33,8 +33,14 @@ struct PostResult {
 class HttpClient {
  public:
   // Peers are verified against `ca_file` (PEM) when given, else against the
-  // system's CA store; the host name is checked and sent as SNI.
-  static Result<std::unique_ptr<HttpClient>> Create(const std::string& ca_file);
+  // system's CA store; the host name is checked and sent as SNI. Unless
+  // `allow_private_networks`, a host that resolves to a loopback, private,
+  // link-local (cloud metadata), unique-local or unspecified address is
+  // refused: a webhook URL must not reach into the network Kontor runs in.
+  // The check is on the resolved addresses that are then connected to, so a
+  // DNS answer cannot change between check and use.
+  static Result<std::unique_ptr<HttpClient>> Create(const std::string& ca_file,
+                                                    bool allow_private_networks = false);
   ~HttpClient();
 
   // Thread-safe. Redirects are not followed (a 3xx is just a status).

@@ -17,6 +17,7 @@ import { DB_KIND, assertCleanLog, startServer, tempDir, waitFor } from './lib/ha
 // Tiny intervals so retries and the disable happen within seconds.
 const ENV = {
   KONTOR_WEBHOOKS_POLL_MS: '50',
+  KONTOR_WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true', // the receivers run on loopback
   KONTOR_WEBHOOKS_BACKOFF_BASE_MS: '150',
   KONTOR_WEBHOOKS_BACKOFF_MAX_MS: '300',
   KONTOR_WEBHOOKS_MAX_ATTEMPTS: '3',

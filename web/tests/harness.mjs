@@ -107,7 +107,8 @@ export async function startServer() {
   const logFile = path.join(work, 'server.log');
   const log = createWriteStream(logFile);
   const child = spawn(bin, ['serve', '--db', dbUrl, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, KONTOR_HTTP_WEB_ROOT: DIST_DIR },
+    // Webhook receivers in the tests run on loopback.
+    env: { ...process.env, KONTOR_HTTP_WEB_ROOT: DIST_DIR, KONTOR_WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);
