@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, errorMessage } from '../api';
 import { fmtRelative, fmtTime, prettyJson } from '../format';
 import { useAction } from '../hooks';
+import { href } from '../router';
 import type { Level } from '../types';
 
 /** Shows a problem+json error: title, detail, and any field errors not shown by a form. */
@@ -418,5 +419,21 @@ export function SecretBox(props: { id: string; label: ComponentChildren; value: 
         </button>
       </div>
     </>
+  );
+}
+
+/** "Parent / this page": the trail at the top of every detail page. */
+export function Breadcrumb(props: { parent: string; parentLabel: string; label: ComponentChildren }) {
+  return (
+    <nav aria-label="breadcrumb">
+      <ol class="breadcrumb small mb-2">
+        <li class="breadcrumb-item">
+          <a href={href(props.parent)}>{props.parentLabel}</a>
+        </li>
+        <li class="breadcrumb-item active text-truncate" aria-current="page" style={{ maxWidth: '30rem' }}>
+          {props.label}
+        </li>
+      </ol>
+    </nav>
   );
 }

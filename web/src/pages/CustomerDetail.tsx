@@ -4,7 +4,7 @@ import { del, get, request } from '../api';
 import { customerName, customerPath } from '../clients';
 import { DataTable, LoadMore } from '../components/DataTable';
 import { KindBadge, Tags, Val } from '../components/hub';
-import { ConfirmDialog, JsonBlock, Notice, ProblemAlert, Spinner, StatusBadge, Time } from '../components/ui';
+import { ConfirmDialog, JsonBlock, Notice, ProblemAlert, Spinner, StatusBadge, Time, Breadcrumb } from '../components/ui';
 import { prettyJson } from '../format';
 import { useLoader, usePagedList } from '../hooks';
 import { href, hrefQuery } from '../router';
@@ -26,7 +26,7 @@ export function CustomerDetailPage(props: { id: string }) {
   if (!c) {
     return (
       <div data-testid="customer-detail">
-        <Breadcrumb label={props.id} />
+        <Breadcrumb parent="customers" parentLabel="Customers" label={props.id} />
         {customer.error ? <ProblemAlert error={customer.error} /> : <Spinner />}
       </div>
     );
@@ -36,7 +36,7 @@ export function CustomerDetailPage(props: { id: string }) {
 
   return (
     <div data-testid="customer-detail">
-      <Breadcrumb label={c.external_id} />
+      <Breadcrumb parent="customers" parentLabel="Customers" label={c.external_id} />
       <div class="d-flex flex-wrap align-items-center gap-2 mb-3">
         <h1 class="h3 mb-0" data-testid="customer-name">
           {name || <span class="text-body-secondary">{erased ? 'Erased customer' : 'Unnamed customer'}</span>}
@@ -96,20 +96,6 @@ export function CustomerDetailPage(props: { id: string }) {
   );
 }
 
-function Breadcrumb(props: { label: string }) {
-  return (
-    <nav aria-label="breadcrumb">
-      <ol class="breadcrumb small mb-2">
-        <li class="breadcrumb-item">
-          <a href={href('customers')}>Customers</a>
-        </li>
-        <li class="breadcrumb-item active" aria-current="page">
-          {props.label}
-        </li>
-      </ol>
-    </nav>
-  );
-}
 
 function Card(props: { title: string; testid: string; extra?: ComponentChildren; children: ComponentChildren }) {
   return (

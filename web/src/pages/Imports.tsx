@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, get, post } from '../api';
 import { DataTable, LoadMore } from '../components/DataTable';
-import { BusySpinner, Field, fieldError, inputClass, PageHeader, ProblemAlert, ProgressBar, Spinner, StatusBadge, Time } from '../components/ui';
+import { BusySpinner, Field, fieldError, inputClass, PageHeader, ProblemAlert, ProgressBar, Spinner, StatusBadge, Time, Breadcrumb } from '../components/ui';
 import { useAction, useLoader, usePagedList, usePolling } from '../hooks';
 import { href, navigate } from '../router';
 import type { Import, ImportField, ImportKind, Page } from '../types';
@@ -147,16 +147,7 @@ export function ImportDetailPage(props: { id: string }) {
 
   return (
     <div data-testid="import-detail">
-      <nav aria-label="breadcrumb">
-        <ol class="breadcrumb small mb-2">
-          <li class="breadcrumb-item">
-            <a href={href('imports')}>Imports</a>
-          </li>
-          <li class="breadcrumb-item active" aria-current="page">
-            {i?.filename ?? props.id}
-          </li>
-        </ol>
-      </nav>
+      <Breadcrumb parent="imports" parentLabel="Imports" label={i?.filename ?? props.id} />
       {!i ? (
         imp.error ? <ProblemAlert error={imp.error} /> : <Spinner />
       ) : (

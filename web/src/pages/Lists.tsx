@@ -15,8 +15,7 @@ import {
   ProblemAlert,
   Spinner,
   StatusBadge,
-  Time,
-} from '../components/ui';
+  Time, Breadcrumb } from '../components/ui';
 import { useAction, useLoader, usePagedList } from '../hooks';
 import { href, hrefQuery } from '../router';
 import { useCan } from '../session';
@@ -282,16 +281,7 @@ export function ListDetailPage(props: { listKey: string }) {
 
   return (
     <div data-testid="list-detail">
-      <nav aria-label="breadcrumb">
-        <ol class="breadcrumb small mb-2">
-          <li class="breadcrumb-item">
-            <a href={href('lists')}>Lists</a>
-          </li>
-          <li class="breadcrumb-item active" aria-current="page">
-            {props.listKey}
-          </li>
-        </ol>
-      </nav>
+      <Breadcrumb parent="lists" parentLabel="Lists" label={props.listKey} />
       <ProblemAlert error={list.error} />
       {!l ? (
         !list.error && <Spinner />

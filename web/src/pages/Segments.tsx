@@ -4,7 +4,7 @@ import { keyProblem, useLists, useProducts, useSegments } from '../clients';
 import { DataTable } from '../components/DataTable';
 import { LazyCount } from '../components/hub';
 import { SegmentBuilder } from '../components/SegmentBuilder';
-import { BusySpinner, Field, inputClass, Notice, PageHeader, ProblemAlert, Spinner, Time } from '../components/ui';
+import { BusySpinner, Field, inputClass, Notice, PageHeader, ProblemAlert, Spinner, Time, Breadcrumb } from '../components/ui';
 import { useAction, useDebounced, useLoader } from '../hooks';
 import { href, hrefQuery, navigate } from '../router';
 import { asRootGroup, incomplete, placeErrors } from '../segmentRules';
@@ -97,7 +97,7 @@ export function SegmentEditPage(props: { segmentKey: string | null }) {
   if (props.segmentKey && !loaded.data) {
     return (
       <div data-testid="segment-editor">
-        <SegmentBreadcrumb label={props.segmentKey} />
+        <Breadcrumb parent="segments" parentLabel="Segments" label={props.segmentKey} />
         {loaded.error ? <ProblemAlert error={loaded.error} /> : <Spinner />}
       </div>
     );
@@ -105,20 +105,6 @@ export function SegmentEditPage(props: { segmentKey: string | null }) {
   return <SegmentEditor key={props.segmentKey ?? 'new'} initial={loaded.data ?? null} />;
 }
 
-function SegmentBreadcrumb(props: { label: string }) {
-  return (
-    <nav aria-label="breadcrumb">
-      <ol class="breadcrumb small mb-2">
-        <li class="breadcrumb-item">
-          <a href={href('segments')}>Segments</a>
-        </li>
-        <li class="breadcrumb-item active" aria-current="page">
-          {props.label}
-        </li>
-      </ol>
-    </nav>
-  );
-}
 
 function SegmentEditor(props: { initial: Segment | null }) {
   const canWrite = useCan('customers', 'write');
@@ -193,7 +179,7 @@ function SegmentEditor(props: { initial: Segment | null }) {
 
   return (
     <div data-testid="segment-editor">
-      <SegmentBreadcrumb label={initial ? initial.key : 'New segment'} />
+      <Breadcrumb parent="segments" parentLabel="Segments" label={initial ? initial.key : 'New segment'} />
       <PageHeader
         title={initial ? `Segment ${initial.name}` : 'New segment'}
         subtitle="Combine conditions; the count updates as you edit"

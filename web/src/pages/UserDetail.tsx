@@ -1,9 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, request } from '../api';
 import { type LevelOption, LevelSelect, RoleSelect, TextField } from '../components/forms';
-import { ConfirmDialog, Field, LevelBadge, Notice, ProblemAlert, Spinner, StatusBadge, Time } from '../components/ui';
+import { ConfirmDialog, Field, LevelBadge, Notice, ProblemAlert, Spinner, StatusBadge, Time, Breadcrumb } from '../components/ui';
 import { useAction, useRoles } from '../hooks';
-import { href } from '../router';
 import { useCan, useSession } from '../session';
 import { COMPONENT_LABELS, COMPONENTS, type Component, type Level, type Overrides, type User } from '../types';
 
@@ -57,7 +56,7 @@ export function UserDetailPage(props: { id: string }) {
   if (!user) {
     return (
       <div data-testid="user-detail">
-        <Breadcrumb label={props.id} />
+        <Breadcrumb parent="users" parentLabel="Users" label={props.id} />
         {error ? <ProblemAlert error={error} /> : <Spinner />}
       </div>
     );
@@ -65,7 +64,7 @@ export function UserDetailPage(props: { id: string }) {
 
   return (
     <div data-testid="user-detail">
-      <Breadcrumb label={user.email} />
+      <Breadcrumb parent="users" parentLabel="Users" label={user.email} />
       <div class="d-flex flex-wrap align-items-center gap-2 mb-3">
         <h1 class="h3 mb-0" data-testid="user-detail-email">
           {user.email}
@@ -97,20 +96,6 @@ export function UserDetailPage(props: { id: string }) {
 
 type Save = (body: Record<string, unknown>, message: string) => Promise<void>;
 
-function Breadcrumb(props: { label: string }) {
-  return (
-    <nav aria-label="breadcrumb">
-      <ol class="breadcrumb small mb-2">
-        <li class="breadcrumb-item">
-          <a href={href('users')}>Users</a>
-        </li>
-        <li class="breadcrumb-item active" aria-current="page">
-          {props.label}
-        </li>
-      </ol>
-    </nav>
-  );
-}
 
 function conflictHint(e: unknown): unknown {
   if (e instanceof ApiError && e.status === 409 && !e.problem.detail) {

@@ -15,8 +15,7 @@ import {
   SecretBox,
   Spinner,
   StatusBadge,
-  Time,
-} from '../components/ui';
+  Time, Breadcrumb } from '../components/ui';
 import { useAction, useLoader, usePagedList, usePolling } from '../hooks';
 import { href, navigate } from '../router';
 import { useCan } from '../session';
@@ -261,7 +260,7 @@ export function WebhookDetailPage(props: { id: string }) {
   if (!w) {
     return (
       <div data-testid="webhook-detail">
-        <WebhookBreadcrumb label={props.id} />
+        <Breadcrumb parent="webhooks" parentLabel="Webhooks" label={props.id} />
         {hook.error ? <ProblemAlert error={hook.error} /> : <Spinner />}
       </div>
     );
@@ -273,7 +272,7 @@ export function WebhookDetailPage(props: { id: string }) {
 
   return (
     <div data-testid="webhook-detail">
-      <WebhookBreadcrumb label={w.url} />
+      <Breadcrumb parent="webhooks" parentLabel="Webhooks" label={w.url} />
       <div class="d-flex flex-wrap align-items-center gap-2 mb-3">
         <h1 class="h4 mb-0 font-monospace text-break" data-testid="webhook-url">
           {w.url}
@@ -473,20 +472,6 @@ export function WebhookDetailPage(props: { id: string }) {
   );
 }
 
-function WebhookBreadcrumb(props: { label: string }) {
-  return (
-    <nav aria-label="breadcrumb">
-      <ol class="breadcrumb small mb-2">
-        <li class="breadcrumb-item">
-          <a href={href('webhooks')}>Webhooks</a>
-        </li>
-        <li class="breadcrumb-item active text-truncate" aria-current="page" style={{ maxWidth: '30rem' }}>
-          {props.label}
-        </li>
-      </ol>
-    </nav>
-  );
-}
 
 /** A body as pretty JSON when it is JSON, else as text. */
 function Body(props: { text: string | null; testid: string }) {
