@@ -69,6 +69,41 @@ TEST(AchConformance, ValidFilesValidateAndWriteBackRecordForRecord) {
   EXPECT_GE(n, 30);
 }
 
+TEST(AchConformance, LineEndingsLfCrlfAndLoneCrReadTheSame) {
+  for (const auto& entry : fs::directory_iterator(ConformanceDir() / "valid")) {
+    SCOPED_TRACE(entry.path().filename().string());
+    std::vector<std::string> lines = Lines(Slurp(entry.path()));
+    for (const char* eol : {"\n", "\r\n", "\r"}) {
+      std::string data;
+      for (const auto& l : lines) data += l + eol;
+      ReadResult r = Read(data);
+      EXPECT_TRUE(r.ok()) << "eol " << static_cast<int>(eol[0]) << eol[1] << ": " << Dump(r.errors);
+      std::istringstream in(data);
+      ErrorCollector errors;
+      EXPECT_TRUE(ScanStream(in, errors));
+      EXPECT_EQ(errors.count(), 0) << "streamed, eol " << static_cast<int>(eol[0]);
+    }
+  }
+}
+
+TEST(AchReader, SplitLinesWaitsForTheRestOfALineAcrossChunks) {
+  std::vector<std::string> got;
+  auto emit = [&](std::string_view l) { got.emplace_back(l); };
+  std::string buf = "one\r\ntwo\rthr";
+  size_t start = 0;
+  SplitLines(buf, &start, false, 4096, emit);
+  EXPECT_EQ(got, (std::vector<std::string>{"one", "two"}));
+  buf += "ee\r";  // a CR at the end may be half of a CRLF
+  SplitLines(buf, &start, false, 4096, emit);
+  EXPECT_EQ(got.size(), 2u);
+  buf += "\nfour";
+  SplitLines(buf, &start, false, 4096, emit);
+  EXPECT_EQ(got, (std::vector<std::string>{"one", "two", "three"}));
+  SplitLines(buf, &start, true, 4096, emit);
+  EXPECT_EQ(got, (std::vector<std::string>{"one", "two", "three", "four"}));
+  EXPECT_EQ(start, buf.size());
+}
+
 TEST(AchConformance, InvalidFilesAreRejectedWithTheExpectedError) {
   fs::path dir = ConformanceDir() / "invalid";
   std::istringstream tsv(Slurp(dir / "expected.tsv"));

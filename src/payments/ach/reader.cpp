@@ -83,28 +83,7 @@ bool ScanStream(std::istream& in, Handler& handler, int64_t* entries) {
       }
       return;
     }
-    while (start < v.size()) {
-      const void* hit = std::memchr(v.data() + start, '\n', v.size() - start);
-      size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - v.data()) : std::string_view::npos;
-      if (nl == std::string_view::npos) {
-        // A line longer than any record: report it cut, keep memory bounded.
-        if (v.size() - start > 4096) {
-          emit(v.substr(start));
-          start = v.size();
-        }
-        return;
-      }
-      std::string_view line = v.substr(start, nl - start);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      // A lone CR as the terminator (old Mac style) splits further.
-      size_t cr;
-      while (line.size() != kRecordLength && (cr = line.find('\r')) != std::string_view::npos) {
-        emit(line.substr(0, cr));
-        line.remove_prefix(cr + 1);
-      }
-      emit(line);
-      start = nl + 1;
-    }
+    SplitLines(v, &start, /*final=*/false, 4096, emit);
   };
   while (true) {
     in.read(chunk.get(), static_cast<std::streamsize>(kChunk));
@@ -120,8 +99,12 @@ bool ScanStream(std::istream& in, Handler& handler, int64_t* entries) {
     }
     if (!first) drain();
   }
-  drain();
-  if (start < buf.size()) emit(std::string_view(buf).substr(start));
+  if (fixed) {
+    drain();
+    if (start < buf.size()) emit(std::string_view(buf).substr(start));
+  } else {
+    SplitLines(buf, &start, /*final=*/true, buf.size(), emit);
+  }
   bool ok = !in.bad();
   scanner.Finish();
   if (entries) *entries = scanner.entries();

@@ -686,26 +686,44 @@ void ScanBuffer(std::string_view data, Handler& handler) {
     for (size_t i = 0; i < data.size(); i += kRecordLength)
       scanner.Line(data.substr(i, kRecordLength));
   } else {
-    size_t pos = 0;
-    const size_t n = data.size();
-    while (pos < n) {
-      const char* p = data.data() + pos;
-      const void* nl = std::memchr(p, '\n', n - pos);
-      size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data.data()) : n;
-      size_t next = nl ? end + 1 : n;
-      std::string_view line = data.substr(pos, end - pos);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      // A lone CR as the terminator (old Mac style) splits further.
-      size_t cr;
-      while (line.size() != kRecordLength && (cr = line.find('\r')) != std::string_view::npos) {
-        scanner.Line(line.substr(0, cr));
-        line.remove_prefix(cr + 1);
-      }
-      scanner.Line(line);
-      pos = next;
-    }
+    size_t start = 0;
+    SplitLines(data, &start, /*final=*/true, data.size(),
+               [&](std::string_view line) { scanner.Line(line); });
   }
   scanner.Finish();
+}
+
+void SplitLines(std::string_view v, size_t* start, bool final, size_t max_line,
+                const std::function<void(std::string_view)>& emit) {
+  while (*start < v.size()) {
+    size_t s = *start;
+    const void* hit = std::memchr(v.data() + s, '\n', v.size() - s);
+    const size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - v.data())
+                          : std::string_view::npos;
+    std::string_view seg = v.substr(s, (hit ? nl : v.size()) - s);
+    if (hit && !seg.empty() && seg.back() == '\r') seg.remove_suffix(1);  // CRLF
+    // Lone CRs (old Mac style) end lines too.
+    size_t cr;
+    while (seg.size() != static_cast<size_t>(kRecordLength) &&
+           (cr = seg.find('\r')) != std::string_view::npos) {
+      if (!hit && !final && cr + 1 == seg.size()) break;  // maybe half of a CRLF: wait for more
+      emit(seg.substr(0, cr));
+      seg.remove_prefix(cr + 1);
+      s += cr + 1;
+    }
+    if (hit) {
+      emit(seg);
+      *start = nl + 1;
+      continue;
+    }
+    if (final || seg.size() > max_line) {
+      if (!seg.empty()) emit(seg);
+      *start = v.size();
+    } else {
+      *start = s;
+    }
+    return;
+  }
 }
 
 }  // namespace kontor::payments::ach

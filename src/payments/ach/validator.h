@@ -4,6 +4,7 @@
 // worth of state, so memory stays constant whatever the file size.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -61,5 +62,14 @@ class Scanner {
 // line terminator optional; a buffer without any line terminator is cut into
 // 94-character records.
 void ScanBuffer(std::string_view data, Handler& handler);
+
+// Hands the complete lines of data[*start..] to `emit`, without terminators:
+// lines end with LF, CRLF or a lone CR (a CR inside a 94-character line is
+// data, reported by the validator). Advances *start past what it consumed.
+// Unless `final`, an unterminated tail (and a CR that may be the first half
+// of a CRLF) is left for the next call; when `final` it is the last line.
+// A tail longer than `max_line` is emitted as is, so memory stays bounded.
+void SplitLines(std::string_view data, size_t* start, bool final, size_t max_line,
+                const std::function<void(std::string_view)>& emit);
 
 }  // namespace kontor::payments::ach
