@@ -36,7 +36,7 @@ Status RecordMany(store::Connection& c, const Actor& actor, const std::vector<En
       c,
       "INSERT INTO audit_log (at, actor_type, actor_id, actor_label, action, resource_type, "
       "resource_id, before_json, after_json, request_id, client_ip) VALUES",
-      11, values);
+      11, std::move(values));
 }
 
 Result<Page> Query(store::Database& db, const Filter& f) {

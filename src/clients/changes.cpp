@@ -27,7 +27,7 @@ Status RecordChanges(store::Connection& c, int64_t now_ms, const std::vector<Cha
   }
   return store::InsertMany(
       c, "INSERT INTO changes (entity, entity_key, op, version, at, data, customer_key) VALUES", 7,
-      values);
+      std::move(values));
 }
 
 namespace {

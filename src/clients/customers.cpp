@@ -396,7 +396,7 @@ Status CustomerService::UpsertRound(store::Connection& c, const audit::Actor& ac
         "INSERT INTO customers (external_id, type, salutation, first_name, last_name, "
         "company_name, email, "
         "phone, language, country, time_zone, status, attributes, updated_at, created_at) VALUES",
-        15, inserts, "RETURNING id, external_id",
+        15, std::move(inserts), "RETURNING id, external_id",
         [&](const store::Row& r) { created.at(r.Str(1))->now.id = r.Int(0); });
     // Another request created one of them between our read and insert: the
     // caller's transaction retries and sees it.
@@ -455,12 +455,12 @@ Status CustomerService::UpsertRound(store::Connection& c, const audit::Actor& ac
   }
   if (!tag_rows.empty()) {
     RETURN_IF_ERROR(
-        store::InsertMany(c, "INSERT INTO customer_tags (customer_id, tag) VALUES", 2, tag_rows));
+        store::InsertMany(c, "INSERT INTO customer_tags (customer_id, tag) VALUES", 2, std::move(tag_rows)));
   }
   if (!consent_rows.empty()) {
     RETURN_IF_ERROR(store::InsertMany(
         c, "INSERT INTO consents (customer_id, channel, status, source, at) VALUES", 5,
-        consent_rows,
+        std::move(consent_rows),
         "ON CONFLICT (customer_id, channel) DO UPDATE SET status = excluded.status, "
         "source = excluded.source, at = excluded.at"));
   }

@@ -16,7 +16,12 @@ Result<json::object> ParseJsonObject(std::string_view text) {
 }
 
 JsonReader::JsonReader(const json::object& obj, std::string prefix)
-    : obj_(obj), prefix_(std::move(prefix)) {}
+    : obj_(obj), prefix_(std::move(prefix)), seen_(obj.size(), false) {}
+
+void JsonReader::MarkSeen(std::string_view key) {
+  auto it = obj_.find(key);
+  if (it != obj_.end()) seen_[static_cast<size_t>(it - obj_.begin())] = true;
+}
 
 std::string JsonReader::FieldName(std::string_view key) const { return prefix_ + std::string(key); }
 
@@ -32,7 +37,7 @@ void JsonReader::AddError(std::string field, std::string message) {
 }
 
 const json::value* JsonReader::Lookup(std::string_view key, bool required, const char* type_name) {
-  seen_.emplace(key);
+  MarkSeen(key);
   const json::value* v = obj_.if_contains(key);
   if (!v || v->is_null()) {
     if (required) AddError(FieldName(key), std::string("is required (") + type_name + ")");
@@ -129,7 +134,7 @@ std::optional<std::string> JsonReader::Enum(std::string_view key, bool required,
 }
 
 const json::value* JsonReader::Raw(std::string_view key) {
-  seen_.emplace(key);
+  MarkSeen(key);
   return obj_.if_contains(key);
 }
 
@@ -149,10 +154,9 @@ std::vector<std::string> ParseStringArray(std::string_view text) {
 }
 
 Status JsonReader::Finish() {
+  size_t i = 0;
   for (const auto& kv : obj_) {
-    if (!seen_.count(std::string_view(kv.key()))) {
-      AddError(FieldName(std::string_view(kv.key())), "unknown field");
-    }
+    if (!seen_[i++]) AddError(FieldName(std::string_view(kv.key())), "unknown field");
   }
   if (errors_.empty()) return Status::Ok();
   return Status::Validation(errors_);

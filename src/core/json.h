@@ -51,7 +51,11 @@ class JsonReader {
 
   const json::object& obj_;
   std::string prefix_;
-  std::set<std::string, std::less<>> seen_;
+  // Which of obj_'s members were read, by position: Finish() reports the
+  // others as unknown. (A set of key strings cost an allocation per field,
+  // measurable in bulk sync.)
+  std::vector<bool> seen_;
+  void MarkSeen(std::string_view key);
   std::vector<FieldError> errors_;
 };
 

@@ -48,7 +48,7 @@ Result<std::optional<Row>> Connection::QueryRow(std::string_view sql, const Para
   return std::optional<Row>(std::move(r.rows.front()));
 }
 
-Status InsertMany(Connection& c, std::string_view head, size_t columns, const Params& values,
+Status InsertMany(Connection& c, std::string_view head, size_t columns, Params values,
                   std::string_view tail, const std::function<void(const Row&)>& on_row) {
   if (columns == 0 || values.size() % columns != 0)
     return Status::Internal("InsertMany: ragged rows");
@@ -72,7 +72,8 @@ Status InsertMany(Connection& c, std::string_view head, size_t columns, const Pa
       sql += ' ';
       sql += tail;
     }
-    chunk.assign(values.begin() + done * columns, values.begin() + (done + n) * columns);
+    chunk.assign(std::make_move_iterator(values.begin() + done * columns),
+                 std::make_move_iterator(values.begin() + (done + n) * columns));
     ASSIGN_OR_RETURN(QueryResult r, c.Execute(sql, chunk));
     if (on_row) {
       for (const Row& x : r.rows) on_row(x);

@@ -91,8 +91,9 @@ class Connection {
 // rows of `columns` values back to back, `tail` follows the VALUES list
 // (ON CONFLICT ..., RETURNING ...) and every RETURNING row goes to `on_row`.
 // Rows go in chunks whose sizes are powers of two, so a few distinct
-// statements are prepared and cached however many rows there are.
-Status InsertMany(Connection& c, std::string_view head, size_t columns, const Params& values,
+// statements are prepared and cached however many rows there are. `values`
+// is consumed (moved into the statements' parameters, not copied).
+Status InsertMany(Connection& c, std::string_view head, size_t columns, Params values,
                   std::string_view tail = {}, const std::function<void(const Row&)>& on_row = {});
 
 // `column IN (?, ?, ...)` over `keys` in chunks, padded with the last key to
