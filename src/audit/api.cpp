@@ -6,10 +6,13 @@
 namespace kontor::audit {
 
 void RegisterRoutes(http::Router& router, store::Database& db) {
-  router.Add({"GET", "/v1/audit", http::Access::Read(auth::Component::kAdmin),
+  router.Add({"GET",
+              "/v1/audit",
+              http::Access::Read(auth::Component::kAdmin),
               [&db](http::Request& req) -> Result<http::Response> {
-                RETURN_IF_ERROR(http::OnlyQueryParams(
-                    req, {"actor", "action", "resource_type", "resource_id", "since", "until", "cursor", "limit"}));
+                RETURN_IF_ERROR(
+                    http::OnlyQueryParams(req, {"actor", "action", "resource_type", "resource_id",
+                                                "since", "until", "cursor", "limit"}));
                 Filter f;
                 f.actor = req.Query("actor");
                 f.action = req.Query("action");
@@ -22,8 +25,10 @@ void RegisterRoutes(http::Router& router, store::Database& db) {
                 ASSIGN_OR_RETURN(Page page, Query(db, f));
                 return http::PageResponse(std::move(page.items), page.next_before_id);
               },
-              "audit", "The audit log, newest first", nullptr,
-              json::parse(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
+              "audit",
+              "The audit log, newest first",
+              nullptr,
+              http::PageSchema(),
               200,
               {{"actor", "actor label (substring) or id"},
                {"action", "exact action, or a prefix ending in *"},

@@ -311,7 +311,7 @@ void RegisterRoutes(http::Router& router, AuthService& s) {
               Schema(R"({"type":"object"})")});
 
   router.Add({"GET", "/v1/users", Access::Read(kAdmin), bind(ListUsers), "users", "List staff users",
-              nullptr, Schema(R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
+              nullptr, http::PageSchema(),
               200, {{"q", "search in email and name"}, {"status", "active or disabled"},
                     {"cursor", "next_cursor of the previous page"}, {"limit", "1-500", "integer"}}});
   router.Add(http::Blocking({"POST", "/v1/users", Access::Write(kAdmin), bind(CreateUser), "users", "Create a staff user",

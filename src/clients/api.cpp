@@ -226,35 +226,33 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
        kMaxBatchBytes,
        true});
 
-  router.Add(
-      {"GET",
-       "/v1/customers",
-       Access::Read(kCustomers),
-       [&svc, &db](Request& req) -> Result<Response> {
-         RETURN_IF_ERROR(http::OnlyQueryParams(
-             req, {"q", "tag", "status", "list", "segment", "updated_since", "cursor", "limit"}));
-         ASSIGN_OR_RETURN(CustomerService::Filter f, CustomerFilterFromQuery(db, req));
-         ASSIGN_OR_RETURN(f.after_id, http::CursorParam(req));
-         ASSIGN_OR_RETURN(f.limit, http::LimitParam(req, 50, 1000));
-         ASSIGN_OR_RETURN(auto page, svc.List(f));
-         json::array items;
-         for (const auto& c : page.first) items.push_back(CustomerToJson(c));
-         return http::PageResponse(std::move(items), page.second);
-       },
-       "customers",
-       "Search and page customers",
-       nullptr,
-       json::parse(
-           R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
-       200,
-       {{"q", "email, name, company or exact external id"},
-        {"tag", "has this tag"},
-        {"status", "active, inactive or erased"},
-        {"list", "member of this list (key), any kind"},
-        {"segment", "matches this saved segment (key)"},
-        {"updated_since", "RFC 3339"},
-        {"cursor", "next_cursor of the previous page"},
-        {"limit", "1-1000", "integer"}}});
+  router.Add({"GET",
+              "/v1/customers",
+              Access::Read(kCustomers),
+              [&svc, &db](Request& req) -> Result<Response> {
+                RETURN_IF_ERROR(http::OnlyQueryParams(req, {"q", "tag", "status", "list", "segment",
+                                                            "updated_since", "cursor", "limit"}));
+                ASSIGN_OR_RETURN(CustomerService::Filter f, CustomerFilterFromQuery(db, req));
+                ASSIGN_OR_RETURN(f.after_id, http::CursorParam(req));
+                ASSIGN_OR_RETURN(f.limit, http::LimitParam(req, 50, 1000));
+                ASSIGN_OR_RETURN(auto page, svc.List(f));
+                json::array items;
+                for (const auto& c : page.first) items.push_back(CustomerToJson(c));
+                return http::PageResponse(std::move(items), page.second);
+              },
+              "customers",
+              "Search and page customers",
+              nullptr,
+              http::PageSchema(),
+              200,
+              {{"q", "email, name, company or exact external id"},
+               {"tag", "has this tag"},
+               {"status", "active, inactive or erased"},
+               {"list", "member of this list (key), any kind"},
+               {"segment", "matches this saved segment (key)"},
+               {"updated_since", "RFC 3339"},
+               {"cursor", "next_cursor of the previous page"},
+               {"limit", "1-1000", "integer"}}});
 
   router.Add({"PUT", "/v1/customers/{external_id}", Access::Write(kCustomers),
               [&svc](Request& req) -> Result<Response> {
@@ -313,8 +311,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
        "A customer's changes, newest first: the customer, its subscriptions, list memberships and "
        "devices",
        nullptr,
-       json::parse(
-           R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
+       http::PageSchema(),
        200,
        {{"cursor", "next_cursor of the previous page"}, {"limit", "1-500", "integer"}}});
   router.Add(

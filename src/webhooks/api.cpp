@@ -31,9 +31,6 @@ const char* kDeliverySchema = R"({"type":"object","properties":{
   "error":{"type":["string","null"]},"duration_ms":{"type":["integer","null"]},
   "created_at":{"type":"string"}}})";
 
-const char* kPageSchema =
-    R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})";
-
 Result<Response> Page(const std::vector<json::object>& items, const std::optional<int64_t>& next) {
   json::array a;
   for (const auto& o : items) a.push_back(o);
@@ -58,8 +55,7 @@ void RegisterRoutes(http::Router& router, WebhookService& svc, Outbox& outbox) {
                   items.push_back({{"type", t.type}, {"description", t.description}});
                 return http::JsonResponse(200, json::object{{"items", std::move(items)}});
               },
-              "webhooks", "Event types an endpoint can subscribe to", nullptr,
-              json::parse(kPageSchema)});
+              "webhooks", "Event types an endpoint can subscribe to", nullptr, http::PageSchema()});
 
   router.Add({"GET", "/v1/webhooks/deliveries/{id}", Access::Read(kAdmin),
               [&svc](Request& req) -> Result<Response> {
@@ -98,7 +94,7 @@ void RegisterRoutes(http::Router& router, WebhookService& svc, Outbox& outbox) {
               "webhooks",
               "List webhook endpoints",
               nullptr,
-              json::parse(kPageSchema),
+              http::PageSchema(),
               200,
               {{"cursor", "next_cursor of the previous page"}, {"limit", "1-500", "integer"}}});
 
@@ -182,7 +178,7 @@ void RegisterRoutes(http::Router& router, WebhookService& svc, Outbox& outbox) {
               "webhooks",
               "Deliveries to an endpoint, newest first",
               nullptr,
-              json::parse(kPageSchema),
+              http::PageSchema(),
               200,
               {{"status", "pending, succeeded, failed"},
                {"cursor", "next_cursor of the previous page"},
