@@ -1,10 +1,10 @@
 #include "http/server.h"
 
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <charconv>
 #include <mutex>
 #include <set>
@@ -62,8 +62,9 @@ class Server::Impl {
     if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_->bind(ep, ec);
     if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return Status::Unavailable("listen on " + options_.host + ":" +
-                                       std::to_string(options_.port) + ": " + ec.message());
+    if (ec)
+      return Status::Unavailable("listen on " + options_.host + ":" +
+                                 std::to_string(options_.port) + ": " + ec.message());
     port_ = acceptor_->local_endpoint().port();
     return Status::Ok();
   }
@@ -169,8 +170,8 @@ class Server::Impl {
   // formatted here rather than by Beast's generic serializer, which cost
   // about an eighth of a small request's CPU (bench/http.sh); every field
   // comes from this server, and values are checked for line breaks anyway.
-  asio::awaitable<bool> WriteResponse(Conn& c, const Response& resp, unsigned version, bool keep_alive,
-                                      bool head_only) {
+  asio::awaitable<bool> WriteResponse(Conn& c, const Response& resp, unsigned version,
+                                      bool keep_alive, bool head_only) {
     std::string head;
     head.reserve(320);
     auto field = [&head](std::string_view name, std::string_view value) {
@@ -204,10 +205,11 @@ class Server::Impl {
     if (version != 10 && !keep_alive) field("Connection", "close");
     head += "\r\n";
     const bool send_body = !head_only && !bodyless;
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
-                                              asio::buffer(resp.body.data(), send_body ? resp.body.size() : 0)};
+    std::array<asio::const_buffer, 2> buffers{
+        asio::buffer(head), asio::buffer(resp.body.data(), send_body ? resp.body.size() : 0)};
     c.stream.expires_after(std::chrono::seconds(options_.body_timeout_s));
-    auto [ec, n] = co_await asio::async_write(c.stream, buffers, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] =
+        co_await asio::async_write(c.stream, buffers, asio::as_tuple(asio::use_awaitable));
     co_return !ec;
   }
 
@@ -229,12 +231,14 @@ class Server::Impl {
       if (!ec) client_ip = ep.address().to_string();
     }
     bool first = true;
+    bool linger = false;
     while (!stopping_) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(options_.max_header_bytes);
       // The largest limit any route has; narrowed to the route's own once the
       // head says which route it is.
-      parser.body_limit(std::max<uint64_t>(options_.max_body_bytes, dispatcher_.LargestBodyLimit()));
+      parser.body_limit(
+          std::max<uint64_t>(options_.max_body_bytes, dispatcher_.LargestBodyLimit()));
       if (!first && buffer.size() == 0) {
         // Between requests the idle timeout applies until the first byte of
         // the next one; from then on the client has header_timeout_s to send
@@ -256,7 +260,8 @@ class Server::Impl {
       uint64_t body_limit = options_.max_body_bytes;
       if (!ec) {
         auto& head = parser.get();
-        body_limit = dispatcher_.BodyLimit(head.method_string(), head.target(), options_.max_body_bytes);
+        body_limit =
+            dispatcher_.BodyLimit(head.method_string(), head.target(), options_.max_body_bytes);
         if (parser.content_length() && *parser.content_length() > body_limit) {
           ec = bhttp::error::body_limit;
         } else {
@@ -271,15 +276,21 @@ class Server::Impl {
         ec = ec2;
       }
       if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-          ec == beast::error::timeout || ec == asio::error::connection_reset || ec == asio::error::eof) {
+          ec == beast::error::timeout || ec == asio::error::connection_reset ||
+          ec == asio::error::eof) {
         break;
       }
       if (ec == bhttp::error::body_limit) {
-        co_await SendError(c, 413, "the body exceeds " + std::to_string(body_limit) + " bytes", client_ip);
+        co_await SendError(c, 413, "the body exceeds " + std::to_string(body_limit) + " bytes",
+                           client_ip);
+        linger = true;
         break;
       }
       if (ec == bhttp::error::header_limit) {
-        co_await SendError(c, 431, "the request head exceeds " + std::to_string(options_.max_header_bytes) + " bytes", client_ip);
+        co_await SendError(
+            c, 431,
+            "the request head exceeds " + std::to_string(options_.max_header_bytes) + " bytes",
+            client_ip);
         break;
       }
       if (ec) {
@@ -316,6 +327,19 @@ class Server::Impl {
     }
     boost::system::error_code ec;
     c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (linger) {
+      // Lingering close (nginx's lingering_close): closing with the refused
+      // body still arriving makes the kernel send a reset, and a client that
+      // is still writing then loses the 413. Read and drop it for a moment.
+      c.stream.expires_after(std::chrono::seconds(2));
+      std::array<char, 16384> sink;
+      for (size_t drained = 0; drained < (size_t{16} << 20);) {
+        auto [rec, n] = co_await c.stream.async_read_some(asio::buffer(sink),
+                                                          asio::as_tuple(asio::use_awaitable));
+        if (rec) break;
+        drained += n;
+      }
+    }
   }
 
   Dispatcher& dispatcher_;
