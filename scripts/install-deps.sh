@@ -13,6 +13,8 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libpq-dev libsodium-dev libssl-dev libspdlog-dev libfmt-dev
   libtomlplusplus-dev libcli11-dev libhowardhinnant-date-dev tzdata libjemalloc-dev libcsv-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # bank file delivery (SFTP, OpenPGP) and the sshd and gpg its tests run
+  libssh2-1-dev libgpgme-dev gnupg openssh-server openssh-client
   # servers and tools used by tests and benchmarks
   postgresql postgresql-contrib nginx-light wrk curl ca-certificates python3 procps
   # browser tests

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "http/system_api.h"
 #include "jobs/api.h"
+#include "payments/api.h"
 #include "store/migrate.h"
 #include "webhooks/api.h"
 
@@ -48,6 +49,20 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   imports_ =
       std::make_unique<clients::ImportService>(*db_, clock_, *customers_, *subscriptions_, *jobs_);
   webhooks_ = std::make_unique<webhooks::WebhookService>(*db_, clock_);
+  const auto& pc = config_.payments;
+  payment_registry_ = std::make_unique<payments::Registry>(*db_, clock_, pc.same_day_limit_cents);
+  payments_ = std::make_unique<payments::PaymentService>(
+      *db_, clock_, *payment_registry_, payments::PaymentOptions{pc.entry_max_cents, 365});
+  payment_uploads_ = std::make_unique<payments::UploadService>(*db_, clock_, *payments_);
+  payments::DeliveryOptions dopt;
+  dopt.parallel = pc.delivery_parallel;
+  dopt.max_attempts = pc.delivery_max_attempts;
+  dopt.backoff_base_ms = pc.delivery_backoff_base_ms;
+  dopt.node_id = jobs_->node_id();
+  ach_files_ =
+      std::make_unique<payments::FileService>(*db_, clock_, *payment_registry_, *payments_, dopt);
+  payment_returns_ =
+      std::make_unique<payments::ReturnService>(*db_, clock_, *payment_registry_, *payments_);
 }
 
 App::~App() = default;
@@ -78,6 +93,13 @@ Status App::Init() {
                                         "30 3 * * *", "UTC", {}));
   RETURN_IF_ERROR(
       jobs_->EnsureSchedule("webhooks.prune", "webhooks.prune", "45 3 * * *", "UTC", {}));
+  // Every minute: cutoffs are minute-exact, each originator has its own.
+  RETURN_IF_ERROR(jobs_->EnsureSchedule("payments.build_files", "payments.build_files", "* * * * *",
+                                        "UTC", {}));
+  RETURN_IF_ERROR(jobs_->EnsureSchedule("payments.fetch_returns", "payments.fetch_returns",
+                                        "*/15 * * * *", "UTC", {}));
+  RETURN_IF_ERROR(
+      jobs_->EnsureSchedule("payments.settle", "payments.settle", "5 * * * *", "UTC", {}));
 
   http::RegisterSystemRoutes(router_, *db_, metrics_, KONTOR_VERSION);
   auth::RegisterRoutes(router_, *auth_);
@@ -88,6 +110,8 @@ Status App::Init() {
   clients::RegisterRoutes(router_, *db_, *customers_, *subscriptions_, *devices_, *lists_,
                           *segments_);
   webhooks::RegisterRoutes(router_, *webhooks_, *webhook_outbox_);
+  payments::RegisterRoutes(
+      router_, {*payment_registry_, *payments_, *payment_uploads_, *ach_files_, *payment_returns_});
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;
@@ -166,6 +190,31 @@ void App::RegisterJobKinds() {
                          return ctx.SetProgress(n, n);
                        },
                        3, NoPayload});
+  jobs_->RegisterKind({"payments.build_files",
+                       "Builds ACH files from the payments whose cutoff window has come",
+                       [this](jobs::JobContext& ctx) -> Status {
+                         auto actor = audit::Actor::System("payments cutoff", ctx.clock().NowMs());
+                         ASSIGN_OR_RETURN(auto files, ach_files_->BuildDue(actor));
+                         return ctx.SetProgress(static_cast<int64_t>(files.size()),
+                                                static_cast<int64_t>(files.size()));
+                       },
+                       3, NoPayload});
+  jobs_->RegisterKind({"payments.fetch_returns",
+                       "Fetches return and NOC files from each originator's SFTP inbox",
+                       [this](jobs::JobContext& ctx) -> Status {
+                         auto actor = audit::Actor::System("payments returns", ctx.clock().NowMs());
+                         ASSIGN_OR_RETURN(int n, payment_returns_->FetchAll(actor));
+                         return ctx.SetProgress(n, n);
+                       },
+                       3, NoPayload});
+  jobs_->RegisterKind(
+      {"payments.settle", "Marks submitted payments settled once their effective date has passed",
+       [this](jobs::JobContext& ctx) -> Status {
+         auto actor = audit::Actor::System("payments settlement", ctx.clock().NowMs());
+         ASSIGN_OR_RETURN(int n, ach_files_->SettleDue(actor));
+         return ctx.SetProgress(n, n);
+       },
+       3, NoPayload});
 }
 
 Status App::Serve() {
@@ -184,6 +233,7 @@ Status App::Serve() {
   RETURN_IF_ERROR(server_->Listen());
   if (config_.jobs.enabled) jobs_->Start();
   if (config_.webhooks.enabled) webhook_outbox_->Start();
+  if (config_.payments.enabled) ach_files_->Start(config_.payments.delivery_poll_ms);
   LogInfo("kontor serving", {{"listen", so.host + ":" + std::to_string(server_->port())},
                              {"db", config_.db.substr(0, config_.db.find(':'))},
                              {"version", KONTOR_VERSION}});
@@ -191,6 +241,7 @@ Status App::Serve() {
   LogInfo("http server drained; stopping job workers");
   jobs_->Stop();
   webhook_outbox_->Stop();
+  ach_files_->Stop();
   LogInfo("kontor stopped");
   return Status::Ok();
 }

@@ -20,6 +20,11 @@
 #include "http/server.h"
 #include "http/static_files.h"
 #include "jobs/job_service.h"
+#include "payments/files.h"
+#include "payments/payments.h"
+#include "payments/registry.h"
+#include "payments/returns.h"
+#include "payments/uploads.h"
 #include "store/database.h"
 #include "webhooks/http_client.h"
 #include "webhooks/outbox.h"
@@ -49,6 +54,7 @@ class App {
   store::Database& db() { return *db_; }
   auth::AuthService& auth() { return *auth_; }
   jobs::JobService& jobs() { return *jobs_; }
+  payments::FileService& ach_files() { return *ach_files_; }
   http::Router& router() { return router_; }
   // REQUIRES: Init() succeeded.
   http::Dispatcher& dispatcher() { return *dispatcher_; }
@@ -70,6 +76,11 @@ class App {
   std::unique_ptr<webhooks::WebhookService> webhooks_;
   std::unique_ptr<webhooks::HttpClient> webhook_client_;  // created by Init()
   std::unique_ptr<webhooks::Outbox> webhook_outbox_;      // created by Init()
+  std::unique_ptr<payments::Registry> payment_registry_;
+  std::unique_ptr<payments::PaymentService> payments_;
+  std::unique_ptr<payments::UploadService> payment_uploads_;
+  std::unique_ptr<payments::FileService> ach_files_;
+  std::unique_ptr<payments::ReturnService> payment_returns_;
   http::Router router_;
   http::Metrics metrics_;
   std::unique_ptr<http::StaticFiles> static_files_;

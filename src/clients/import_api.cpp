@@ -30,12 +30,7 @@ const char* kImportSchema = R"({"type":"object","properties":{
   "finished_at":{"type":["string","null"]}}})";
 
 Response CsvResponse(std::string body, const std::string& filename) {
-  Response r;
-  r.status = 200;
-  r.content_type = "text/csv; charset=utf-8";
-  r.body = std::move(body);
-  r.SetHeader("Content-Disposition", "attachment; filename=\"" + filename + "\"");
-  return r;
+  return http::FileResponse(std::move(body), "text/csv; charset=utf-8", filename);
 }
 
 json::object FilterToJson(const Request& req) {
@@ -114,26 +109,24 @@ void RegisterImportRoutes(http::Router& router, store::Database& db, ImportServi
   upload.raw_body = "text/csv";
   router.Add(http::Blocking(std::move(upload)));
 
-  router.Add(
-      {"GET",
-       "/v1/imports",
-       Access::Write(kCustomers),
-       [&imports](Request& req) -> Result<Response> {
-         RETURN_IF_ERROR(http::OnlyQueryParams(req, {"cursor", "limit"}));
-         ASSIGN_OR_RETURN(std::optional<int64_t> before, http::CursorParam(req));
-         ASSIGN_OR_RETURN(int limit, http::LimitParam(req, 20, 100));
-         ASSIGN_OR_RETURN(auto page, imports.List(before, limit));
-         json::array items;
-         for (const auto& m : page.first) items.push_back(ImportToJson(m));
-         return http::PageResponse(std::move(items), page.second);
-       },
-       "imports",
-       "Imports, newest first",
-       nullptr,
-       json::parse(
-           R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})"),
-       200,
-       {{"cursor", "next_cursor of the previous page"}, {"limit", "1-100", "integer"}}});
+  router.Add({"GET",
+              "/v1/imports",
+              Access::Write(kCustomers),
+              [&imports](Request& req) -> Result<Response> {
+                RETURN_IF_ERROR(http::OnlyQueryParams(req, {"cursor", "limit"}));
+                ASSIGN_OR_RETURN(std::optional<int64_t> before, http::CursorParam(req));
+                ASSIGN_OR_RETURN(int limit, http::LimitParam(req, 20, 100));
+                ASSIGN_OR_RETURN(auto page, imports.List(before, limit));
+                json::array items;
+                for (const auto& m : page.first) items.push_back(ImportToJson(m));
+                return http::PageResponse(std::move(items), page.second);
+              },
+              "imports",
+              "Imports, newest first",
+              nullptr,
+              http::PageSchema(),
+              200,
+              {{"cursor", "next_cursor of the previous page"}, {"limit", "1-100", "integer"}}});
 
   router.Add({"GET", "/v1/imports/{id}", Access::Write(kCustomers),
               [&imports](Request& req) -> Result<Response> {

@@ -14,27 +14,42 @@ struct Binding {
   std::function<Status(Config*, const std::string&)> set;
 };
 
-Status ParseInt(const std::string& key, const std::string& v, int lo, int hi, int* out) {
-  int x = 0;
+template <typename T>
+Status ParseInt(const std::string& key, const std::string& v, int64_t lo, int64_t hi, T* out) {
+  T x = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
   if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi) {
-    return Status::Validation({{key, "must be an integer in [" + std::to_string(lo) + ", " +
-                                         std::to_string(hi) + "]"}});
+    return Status::Validation(
+        {{key, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]"}});
   }
   *out = x;
   return Status::Ok();
 }
 
-#define STR(k, env, doc, field) \
-  {{k, env, doc}, [](Config* c, const std::string& v) { c->field = v; return Status::Ok(); }}
-#define INT(k, env, doc, field, lo, hi) \
-  {{k, env, doc}, [](Config* c, const std::string& v) { return ParseInt(k, v, lo, hi, &c->field); }}
-#define BOOL(k, env, doc, field)                                          \
-  {{k, env, doc}, [](Config* c, const std::string& v) {                   \
-     if (v == "true" || v == "1") c->field = true;                        \
-     else if (v == "false" || v == "0") c->field = false;                 \
-     else return Status::Validation({{k, "must be true or false"}});      \
-     return Status::Ok(); }}
+#define STR(k, env, doc, field)                          \
+  {                                                      \
+    {k, env, doc}, [](Config* c, const std::string& v) { \
+      c->field = v;                                      \
+      return Status::Ok();                               \
+    }                                                    \
+  }
+#define INT(k, env, doc, field, lo, hi)                                                   \
+  {                                                                                       \
+    {k, env, doc},                                                                        \
+        [](Config* c, const std::string& v) { return ParseInt(k, v, lo, hi, &c->field); } \
+  }
+#define BOOL(k, env, doc, field)                                   \
+  {                                                                \
+    {k, env, doc}, [](Config* c, const std::string& v) {           \
+      if (v == "true" || v == "1")                                 \
+        c->field = true;                                           \
+      else if (v == "false" || v == "0")                           \
+        c->field = false;                                          \
+      else                                                         \
+        return Status::Validation({{k, "must be true or false"}}); \
+      return Status::Ok();                                         \
+    }                                                              \
+  }
 
 const std::vector<Binding>& Bindings() {
   static const std::vector<Binding> kBindings = {
@@ -42,39 +57,96 @@ const std::vector<Binding>& Bindings() {
       STR("db", "KONTOR_DB", "sqlite:PATH or postgres://user@host:port/db", db),
       STR("log_level", "KONTOR_LOG_LEVEL", "trace, debug, info, warn, error", log_level),
       STR("log_format", "KONTOR_LOG_FORMAT", "json (one object per line) or text", log_format),
-      STR("node_id", "KONTOR_NODE_ID", "name of this node in job leases (default host-pid)", node_id),
-      INT("http.threads", "KONTOR_HTTP_THREADS", "HTTP event-loop threads (0 = one per CPU core)", http.threads, 0, 256),
-      INT("http.max_body_bytes", "KONTOR_HTTP_MAX_BODY_BYTES", "largest request body (413 above)", http.max_body_bytes, 1024, 1 << 30),
-      INT("http.max_header_bytes", "KONTOR_HTTP_MAX_HEADER_BYTES", "largest request head (431 above)", http.max_header_bytes, 1024, 1 << 20),
-      INT("http.header_timeout_s", "KONTOR_HTTP_HEADER_TIMEOUT_S", "time a client has to send the request head", http.header_timeout_s, 1, 3600),
-      INT("http.body_timeout_s", "KONTOR_HTTP_BODY_TIMEOUT_S", "time a client has to send the whole request", http.body_timeout_s, 1, 3600),
-      INT("http.idle_timeout_s", "KONTOR_HTTP_IDLE_TIMEOUT_S", "keep-alive idle time before the server closes", http.idle_timeout_s, 1, 3600),
-      INT("http.shutdown_grace_s", "KONTOR_HTTP_SHUTDOWN_GRACE_S", "time in-flight requests get on SIGTERM", http.shutdown_grace_s, 0, 3600),
-      STR("http.web_root", "KONTOR_HTTP_WEB_ROOT", "directory of the built web app served at /", http.web_root),
-      INT("http.rate_limit_per_s", "KONTOR_HTTP_RATE_LIMIT_PER_S", "requests per second per client address (0 = off)", http.rate_limit_per_s, 0, 1000000),
-      INT("database.pool_size", "KONTOR_DATABASE_POOL_SIZE", "database connections", database.pool_size, 1, 512),
-      INT("database.busy_timeout_ms", "KONTOR_DATABASE_BUSY_TIMEOUT_MS", "SQLite busy timeout", database.busy_timeout_ms, 0, 600000),
-      INT("auth.session_ttl_minutes", "KONTOR_AUTH_SESSION_TTL_MINUTES", "web session lifetime since last use", auth.session_ttl_minutes, 1, 525600),
-      INT("auth.login_max_failures", "KONTOR_AUTH_LOGIN_MAX_FAILURES", "failed logins before lockout", auth.login_max_failures, 1, 1000),
-      INT("auth.login_window_minutes", "KONTOR_AUTH_LOGIN_WINDOW_MINUTES", "window in which failures are counted", auth.login_window_minutes, 1, 10080),
-      INT("auth.lockout_minutes", "KONTOR_AUTH_LOCKOUT_MINUTES", "lockout length", auth.lockout_minutes, 1, 10080),
-      INT("auth.token_cache_seconds", "KONTOR_AUTH_TOKEN_CACHE_SECONDS", "how long another node may keep honouring a revoked token", auth.token_cache_seconds, 0, 300),
-      INT("clients.device_stale_days", "KONTOR_CLIENTS_DEVICE_STALE_DAYS", "push tokens not seen for this long are marked stale", clients.device_stale_days, 1, 3650),
+      STR("node_id", "KONTOR_NODE_ID", "name of this node in job leases (default host-pid)",
+          node_id),
+      INT("http.threads", "KONTOR_HTTP_THREADS", "HTTP event-loop threads (0 = one per CPU core)",
+          http.threads, 0, 256),
+      INT("http.max_body_bytes", "KONTOR_HTTP_MAX_BODY_BYTES", "largest request body (413 above)",
+          http.max_body_bytes, 1024, 1 << 30),
+      INT("http.max_header_bytes", "KONTOR_HTTP_MAX_HEADER_BYTES",
+          "largest request head (431 above)", http.max_header_bytes, 1024, 1 << 20),
+      INT("http.header_timeout_s", "KONTOR_HTTP_HEADER_TIMEOUT_S",
+          "time a client has to send the request head", http.header_timeout_s, 1, 3600),
+      INT("http.body_timeout_s", "KONTOR_HTTP_BODY_TIMEOUT_S",
+          "time a client has to send the whole request", http.body_timeout_s, 1, 3600),
+      INT("http.idle_timeout_s", "KONTOR_HTTP_IDLE_TIMEOUT_S",
+          "keep-alive idle time before the server closes", http.idle_timeout_s, 1, 3600),
+      INT("http.shutdown_grace_s", "KONTOR_HTTP_SHUTDOWN_GRACE_S",
+          "time in-flight requests get on SIGTERM", http.shutdown_grace_s, 0, 3600),
+      STR("http.web_root", "KONTOR_HTTP_WEB_ROOT", "directory of the built web app served at /",
+          http.web_root),
+      INT("http.rate_limit_per_s", "KONTOR_HTTP_RATE_LIMIT_PER_S",
+          "requests per second per client address (0 = off)", http.rate_limit_per_s, 0, 1000000),
+      INT("database.pool_size", "KONTOR_DATABASE_POOL_SIZE", "database connections",
+          database.pool_size, 1, 512),
+      INT("database.busy_timeout_ms", "KONTOR_DATABASE_BUSY_TIMEOUT_MS", "SQLite busy timeout",
+          database.busy_timeout_ms, 0, 600000),
+      INT("auth.session_ttl_minutes", "KONTOR_AUTH_SESSION_TTL_MINUTES",
+          "web session lifetime since last use", auth.session_ttl_minutes, 1, 525600),
+      INT("auth.login_max_failures", "KONTOR_AUTH_LOGIN_MAX_FAILURES",
+          "failed logins before lockout", auth.login_max_failures, 1, 1000),
+      INT("auth.login_window_minutes", "KONTOR_AUTH_LOGIN_WINDOW_MINUTES",
+          "window in which failures are counted", auth.login_window_minutes, 1, 10080),
+      INT("auth.lockout_minutes", "KONTOR_AUTH_LOCKOUT_MINUTES", "lockout length",
+          auth.lockout_minutes, 1, 10080),
+      INT("auth.token_cache_seconds", "KONTOR_AUTH_TOKEN_CACHE_SECONDS",
+          "how long another node may keep honouring a revoked token", auth.token_cache_seconds, 0,
+          300),
+      INT("clients.device_stale_days", "KONTOR_CLIENTS_DEVICE_STALE_DAYS",
+          "push tokens not seen for this long are marked stale", clients.device_stale_days, 1,
+          3650),
       INT("jobs.workers", "KONTOR_JOBS_WORKERS", "job worker threads", jobs.workers, 0, 256),
-      INT("jobs.lease_seconds", "KONTOR_JOBS_LEASE_SECONDS", "job lease; a crashed node's job is taken over after it", jobs.lease_seconds, 2, 86400),
-      INT("jobs.poll_ms", "KONTOR_JOBS_POLL_MS", "how often idle workers look for due jobs", jobs.poll_ms, 10, 60000),
-      BOOL("jobs.enabled", "KONTOR_JOBS_ENABLED", "run job workers and schedules in this process", jobs.enabled),
-      BOOL("webhooks.enabled", "KONTOR_WEBHOOKS_ENABLED", "run webhook fan-out and delivery workers in this process", webhooks.enabled),
-      INT("webhooks.workers", "KONTOR_WEBHOOKS_WORKERS", "webhook delivery threads (each holds one request at a time)", webhooks.workers, 1, 64),
-      INT("webhooks.poll_ms", "KONTOR_WEBHOOKS_POLL_MS", "how often idle webhook workers look for changes and due deliveries", webhooks.poll_ms, 10, 60000),
-      INT("webhooks.timeout_ms", "KONTOR_WEBHOOKS_TIMEOUT_MS", "time an endpoint has to answer a delivery", webhooks.timeout_ms, 100, 120000),
-      INT("webhooks.backoff_base_ms", "KONTOR_WEBHOOKS_BACKOFF_BASE_MS", "delay before the first retry; doubles per attempt, with jitter", webhooks.backoff_base_ms, 1, 86400000),
-      INT("webhooks.backoff_max_ms", "KONTOR_WEBHOOKS_BACKOFF_MAX_MS", "longest delay between two attempts", webhooks.backoff_max_ms, 1, 604800000),
-      INT("webhooks.max_attempts", "KONTOR_WEBHOOKS_MAX_ATTEMPTS", "attempts per delivery before it is failed", webhooks.max_attempts, 1, 100),
-      INT("webhooks.disable_after_failures", "KONTOR_WEBHOOKS_DISABLE_AFTER_FAILURES", "consecutive failed attempts after which an endpoint is disabled", webhooks.disable_after_failures, 1, 100000),
-      INT("webhooks.retention_days", "KONTOR_WEBHOOKS_RETENTION_DAYS", "finished deliveries older than this are deleted (daily job)", webhooks.retention_days, 1, 3650),
-      STR("webhooks.ca_file", "KONTOR_WEBHOOKS_CA_FILE", "PEM CA bundle for https endpoints (default: the system store)", webhooks.ca_file),
-      BOOL("webhooks.allow_private_networks", "KONTOR_WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "deliver to endpoints on loopback, private and link-local addresses (off: refused)", webhooks.allow_private_networks),
+      INT("jobs.lease_seconds", "KONTOR_JOBS_LEASE_SECONDS",
+          "job lease; a crashed node's job is taken over after it", jobs.lease_seconds, 2, 86400),
+      INT("jobs.poll_ms", "KONTOR_JOBS_POLL_MS", "how often idle workers look for due jobs",
+          jobs.poll_ms, 10, 60000),
+      BOOL("jobs.enabled", "KONTOR_JOBS_ENABLED", "run job workers and schedules in this process",
+           jobs.enabled),
+      BOOL("webhooks.enabled", "KONTOR_WEBHOOKS_ENABLED",
+           "run webhook fan-out and delivery workers in this process", webhooks.enabled),
+      INT("webhooks.workers", "KONTOR_WEBHOOKS_WORKERS",
+          "webhook delivery threads (each holds one request at a time)", webhooks.workers, 1, 64),
+      INT("webhooks.poll_ms", "KONTOR_WEBHOOKS_POLL_MS",
+          "how often idle webhook workers look for changes and due deliveries", webhooks.poll_ms,
+          10, 60000),
+      INT("webhooks.timeout_ms", "KONTOR_WEBHOOKS_TIMEOUT_MS",
+          "time an endpoint has to answer a delivery", webhooks.timeout_ms, 100, 120000),
+      INT("webhooks.backoff_base_ms", "KONTOR_WEBHOOKS_BACKOFF_BASE_MS",
+          "delay before the first retry; doubles per attempt, with jitter",
+          webhooks.backoff_base_ms, 1, 86400000),
+      INT("webhooks.backoff_max_ms", "KONTOR_WEBHOOKS_BACKOFF_MAX_MS",
+          "longest delay between two attempts", webhooks.backoff_max_ms, 1, 604800000),
+      INT("webhooks.max_attempts", "KONTOR_WEBHOOKS_MAX_ATTEMPTS",
+          "attempts per delivery before it is failed", webhooks.max_attempts, 1, 100),
+      INT("webhooks.disable_after_failures", "KONTOR_WEBHOOKS_DISABLE_AFTER_FAILURES",
+          "consecutive failed attempts after which an endpoint is disabled",
+          webhooks.disable_after_failures, 1, 100000),
+      INT("webhooks.retention_days", "KONTOR_WEBHOOKS_RETENTION_DAYS",
+          "finished deliveries older than this are deleted (daily job)", webhooks.retention_days, 1,
+          3650),
+      STR("webhooks.ca_file", "KONTOR_WEBHOOKS_CA_FILE",
+          "PEM CA bundle for https endpoints (default: the system store)", webhooks.ca_file),
+      BOOL("webhooks.allow_private_networks", "KONTOR_WEBHOOKS_ALLOW_PRIVATE_NETWORKS",
+           "deliver to endpoints on loopback, private and link-local addresses (off: refused)",
+           webhooks.allow_private_networks),
+      BOOL("payments.enabled", "KONTOR_PAYMENTS_ENABLED",
+           "run ACH file delivery and the cutoff, returns and settlement jobs in this process",
+           payments.enabled),
+      INT("payments.same_day_limit_cents", "KONTOR_PAYMENTS_SAME_DAY_LIMIT_CENTS",
+          "default same-day ACH limit per entry for new originators, in cents",
+          payments.same_day_limit_cents, 1, 100000000000LL),
+      INT("payments.entry_max_cents", "KONTOR_PAYMENTS_ENTRY_MAX_CENTS",
+          "largest amount of one ACH entry; larger payments are split into linked entries",
+          payments.entry_max_cents, 1, 9999999999LL),
+      INT("payments.delivery_parallel", "KONTOR_PAYMENTS_DELIVERY_PARALLEL",
+          "ACH file uploads at once", payments.delivery_parallel, 1, 200),
+      INT("payments.delivery_max_attempts", "KONTOR_PAYMENTS_DELIVERY_MAX_ATTEMPTS",
+          "upload attempts per file before it is failed", payments.delivery_max_attempts, 1, 100),
+      INT("payments.delivery_backoff_base_ms", "KONTOR_PAYMENTS_DELIVERY_BACKOFF_BASE_MS",
+          "delay before the first upload retry; doubles per attempt, with jitter",
+          payments.delivery_backoff_base_ms, 1, 86400000),
+      INT("payments.delivery_poll_ms", "KONTOR_PAYMENTS_DELIVERY_POLL_MS",
+          "how often the uploaders look for due files", payments.delivery_poll_ms, 10, 600000),
   };
   return kBindings;
 }
@@ -122,7 +194,8 @@ Result<Config> LoadConfig(const std::string& path) {
     std::function<void(const toml::table&, const std::string&)> walk =
         [&](const toml::table& t, const std::string& prefix) {
           for (const auto& [k, v] : t) {
-            std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+            std::string key =
+                prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
             if (auto sub = v.as_table()) {
               walk(*sub, key);
               continue;

@@ -25,7 +25,7 @@ struct Config {
     int idle_timeout_s = 60;    // keep-alive idle
     int shutdown_grace_s = 20;
     std::string web_root = "web/dist";
-    int rate_limit_per_s = 0;   // per client address; 0 = off
+    int rate_limit_per_s = 0;  // per client address; 0 = off
   } http;
 
   struct Db {
@@ -62,9 +62,19 @@ struct Config {
     int max_attempts = 8;
     int disable_after_failures = 20;
     int retention_days = 30;
-    std::string ca_file;  // PEM bundle; empty = the system CA store
+    std::string ca_file;                  // PEM bundle; empty = the system CA store
     bool allow_private_networks = false;  // endpoints on loopback/private addresses
   } webhooks;
+
+  struct Payments {
+    bool enabled = true;  // run the delivery workers and the cutoff jobs in this process
+    int64_t same_day_limit_cents = 100000000;  // Nacha's per-entry same-day limit
+    int64_t entry_max_cents = 9999999999;      // larger payments are split
+    int delivery_parallel = 16;                // uploads at once
+    int delivery_max_attempts = 10;
+    int delivery_backoff_base_ms = 60000;
+    int delivery_poll_ms = 5000;
+  } payments;
 };
 
 struct ConfigKey {

@@ -81,4 +81,22 @@ Response PageResponse(json::array items, const std::optional<int64_t>& next) {
       200, json::object{{"items", std::move(items)}, {"next_cursor", CursorOrNull(next)}});
 }
 
+json::value PageSchema() {
+  return json::parse(
+      R"({"type":"object","properties":{"items":{"type":"array"},"next_cursor":{"type":["string","null"]}}})");
+}
+
+}  // namespace kontor::http
+
+namespace kontor::http {
+
+Response FileResponse(std::string body, std::string content_type, const std::string& filename) {
+  Response r;
+  r.status = 200;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  r.SetHeader("Content-Disposition", "attachment; filename=\"" + filename + "\"");
+  return r;
+}
+
 }  // namespace kontor::http

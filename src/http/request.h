@@ -52,10 +52,14 @@ struct Response {
 
 Response JsonResponse(int status, const json::value& v);
 Response NoContent();
+// A download: `body` as `content_type`, saved by browsers as `filename`.
+Response FileResponse(std::string body, std::string content_type, const std::string& filename);
 
 // {"items": [...], "next_cursor": "id"|null} — the shape of every paged list
 // answer; `next` is the last id of this page when there is another.
 Response PageResponse(json::array items, const std::optional<int64_t>& next);
+// Its response schema, for the route table.
+json::value PageSchema();
 
 // {"items": [to_json(x)...]} — the shape of every list answer without paging.
 template <typename T, typename F>

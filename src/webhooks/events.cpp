@@ -16,6 +16,8 @@ const std::vector<EventType>& EventTypes() {
       {"device.changed", "A device was registered or changed (push tokens are never sent)"},
       {"product.changed", "A product was created or changed"},
       {"list.changed", "A distribution list was created or changed"},
+      {"payment.status_changed",
+       "A payment was created or changed status (account numbers masked)"},
       {"ping", "A test event sent on request to one endpoint"},
   };
   return kTypes;
@@ -47,6 +49,7 @@ constexpr EntityMapping kMappings[] = {
     {"device", "installation_id", "device.changed"},
     {"product", "code", "product.changed"},
     {"list", "key", "list.changed"},
+    {"payment", "id", "payment.status_changed"},
 };
 
 }  // namespace
