@@ -517,10 +517,8 @@ void RegisterRoutes(http::Router& router, Services s) {
                     ASSIGN_OR_RETURN(int64_t id, http::PathId(req, "id", "ACH file"));
                     ASSIGN_OR_RETURN(AchFile f, s.files.Get(id));
                     ASSIGN_OR_RETURN(std::string content, s.files.Content(id));
-                    Response resp = http::FileResponse(std::move(content),
-                                                       "text/plain; charset=us-ascii", f.name);
-                    resp.SetHeader("Digest", "sha-256=" + f.sha256);
-                    return resp;
+                    return http::FileResponse(std::move(content), "text/plain; charset=us-ascii",
+                                              f.name);
                   },
                   "payments",
                   "Download the NACHA file as built (unencrypted)"};
@@ -545,8 +543,9 @@ void RegisterRoutes(http::Router& router, Services s) {
                 ASSIGN_OR_RETURN(AchFile f, s.files.Redeliver(req.Actor(), id));
                 return http::JsonResponse(202, AchFileToJson(f));
               },
-              "payments", "Queue a failed file for delivery again", nullptr, Schema(kFileSchema),
-              202});
+              "payments",
+              "Queue a file for delivery now: a failed one again, or one waiting for its retry",
+              nullptr, Schema(kFileSchema), 202});
 
   // ---- returns
   router.Add({"GET",

@@ -23,6 +23,8 @@ constexpr const char* kFileColumns =
     "next_attempt_at, delivered_at, remote_name, encrypted_sha256, last_error, created_at";
 constexpr const char* kModifiers = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 constexpr int64_t kTraceModulo = 10000000;  // seven digits after the ODFI prefix
+constexpr const char* kNoSftp =
+    "the originator has no SFTP profile: download the file and send it by hand";
 
 AchFile RowToFile(const store::Row& r) {
   AchFile f;
@@ -410,7 +412,7 @@ Result<std::optional<AchFile>> FileService::BuildOne(store::Connection& c, const
   if (o.sftp)
     f.next_attempt_at = now;
   else
-    f.last_error = "the originator has no SFTP profile: download the file and send it by hand";
+    f.last_error = kNoSftp;
   f.created_at = now;
   ASSIGN_OR_RETURN(
       auto ins,
@@ -550,7 +552,7 @@ Status FileService::DeliverOne(int64_t file_id) {
         .Execute(
             "UPDATE ach_files SET next_attempt_at = NULL, lease_owner = NULL, "
             "lease_expires_at = NULL, last_error = ? WHERE id = ?",
-            {"the originator has no SFTP profile", file_id})
+            {kNoSftp, file_id})
         .status();
   }
   std::string remote = f.name;

@@ -234,6 +234,16 @@ Result<int> ReturnService::FetchAll(const audit::Actor& a) {
         continue;
       }
       if (!done->already_processed) ++processed;
+      // Out of the way, so the next fetch does not download it again; the
+      // (name, SHA-256) record makes a second processing a no-op anyway.
+      const std::string done_dir = o.sftp->inbox_dir + "/processed";
+      Status moved = (*client)->MakeDir(done_dir);
+      if (moved.ok()) {
+        moved = (*client)->Rename(o.sftp->inbox_dir + "/" + f.name, done_dir + "/" + f.name);
+      }
+      if (!moved.ok()) {
+        LogWarn("return file left in the inbox", {{"file", f.name}, {"error", moved.message()}});
+      }
     }
   }
   return processed;

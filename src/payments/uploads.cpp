@@ -141,10 +141,12 @@ Result<Upload> UploadService::Create(const audit::Actor& a, int64_t originator_i
         u.errors.push_back({{"row", n}, {"column", column}, {"message", message}});
       };
       if (err) {
-        add_error(err->row, err->column, err->message);
+        add_error(err->row + 1, err->column, err->message);
         ++u.error_rows;
         continue;
       }
+      // Rows are numbered as a spreadsheet shows them: the header is row 1.
+      const int64_t line = row.number + 1;
       auto get = [&](const char* name) -> std::string {
         auto it = col.find(name);
         return it == col.end() ? std::string() : row.fields[it->second];
@@ -157,7 +159,7 @@ Result<Upload> UploadService::Create(const audit::Actor& a, int64_t originator_i
       if (dollars) {
         auto cents = ParseDollars(get("amount"));
         if (!cents) {
-          add_error(row.number, "amount", "must be an amount in dollars such as 1234.56");
+          add_error(line, "amount", "must be an amount in dollars such as 1234.56");
           bad = true;
         } else {
           body["amount_cents"] = *cents;
@@ -167,7 +169,7 @@ Result<Upload> UploadService::Create(const audit::Actor& a, int64_t originator_i
         char* end = nullptr;
         long long cents = std::strtoll(v.c_str(), &end, 10);
         if (v.empty() || *end != '\0' || cents < 0) {
-          add_error(row.number, "amount_cents", "must be a whole number of cents");
+          add_error(line, "amount_cents", "must be a whole number of cents");
           bad = true;
         } else {
           body["amount_cents"] = static_cast<int64_t>(cents);
@@ -181,24 +183,24 @@ Result<Upload> UploadService::Create(const audit::Actor& a, int64_t originator_i
       if (col.count("same_day")) {
         auto b = ParseBool(get("same_day"));
         if (!b) {
-          add_error(row.number, "same_day", "must be true or false");
+          add_error(line, "same_day", "must be true or false");
           bad = true;
         } else {
           body["same_day"] = *b;
         }
       }
       std::string key = get("idempotency_key");
-      if (key.empty()) key = "upload-" + sha.substr(0, 16) + "-row-" + std::to_string(row.number);
+      if (key.empty()) key = "upload-" + sha.substr(0, 16) + "-row-" + std::to_string(line);
       body["idempotency_key"] = key;
       if (!bad) {
         Status st = payments_.Check(c, body);
         if (!st.ok()) {
           bad = true;
           if (st.fields().empty()) {
-            add_error(row.number, "", st.message());
+            add_error(line, "", st.message());
           } else {
             for (const auto& f : st.fields()) {
-              add_error(row.number, ColumnOf(f.field, dollars), f.message);
+              add_error(line, ColumnOf(f.field, dollars), f.message);
             }
           }
         }
@@ -207,7 +209,7 @@ Result<Upload> UploadService::Create(const audit::Actor& a, int64_t originator_i
         ++u.error_rows;
       } else {
         ++u.valid_rows;
-        rows.push_back({{"row", row.number}, {"body", body}});
+        rows.push_back({{"row", line}, {"body", body}});
       }
     }
     return Status::Ok();

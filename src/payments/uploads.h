@@ -1,5 +1,6 @@
 // CSV upload of payment batches. Every row is checked exactly as an API
-// payment would be (PaymentService::Check); the report names row and column.
+// payment would be (PaymentService::Check); the report names row and column,
+// rows numbered as a spreadsheet shows them (the header is row 1).
 // Nothing is queued at upload: the operator submits the upload afterwards,
 // and one with bad rows only when they choose to submit just its valid rows.
 // Row idempotency keys default to the file's hash and row number, so the

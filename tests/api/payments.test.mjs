@@ -183,10 +183,10 @@ describe(`payments (${DB_KIND})`, { timeout: 600000 }, () => {
     assert.equal(u.total_rows, 5);
     assert.equal(u.valid_rows, 3);
     assert.equal(u.error_rows, 2);
-    assert.deepEqual(u.errors.map((e) => [e.row, e.column]), [[2, 'amount'], [4, 'counterparty_id']]);
+    assert.deepEqual(u.errors.map((e) => [e.row, e.column]), [[3, "amount"], [5, "counterparty_id"]], "rows as a spreadsheet numbers them");
     r = await srv.api('GET', `/v1/payment-uploads/${u.id}/errors.csv`);
     assert.equal(r.status, 200);
-    assert.match(r.text, /^row,column,message\r\n2,amount,/);
+    assert.match(r.text, /^row,column,message\r\n3,amount,/);
     r = await post(`/v1/payment-uploads/${u.id}/submit`, {});
     assert.equal(r.status, 409, 'a file with errors is not queued by default');
     r = await srv.api('GET', `/v1/payments?upload_id=${u.id}`);
@@ -282,7 +282,9 @@ describe(`payments (${DB_KIND})`, { timeout: 600000 }, () => {
     r = await srv.api('GET', `/v1/payment-returns?payment_id=${payment.id}`);
     assert.equal(r.json.items.length, 1);
     assert.equal(r.json.items[0].kind, 'return');
-    // Processing the same inbox again changes nothing.
+    await waitFor(() => fs.existsSync(path.join(sftp.inbox, 'processed', 'RET0001.ach')), { what: 'the return file moved to processed/' });
+    // The same file arriving again changes nothing.
+    fs.copyFileSync(path.join(sftp.inbox, 'processed', 'RET0001.ach'), path.join(sftp.inbox, 'RET0001.ach'));
     r = await post('/v1/jobs', { kind: 'payments.fetch_returns', payload: {} });
     await new Promise((res) => setTimeout(res, 1500));
     r = await srv.api('GET', `/v1/payment-returns?payment_id=${payment.id}`);

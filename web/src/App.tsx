@@ -13,6 +13,16 @@ import { HomePage } from './pages/Home';
 import { JobsPage } from './pages/Jobs';
 import { LoginPage } from './pages/Login';
 import { ModulePage, NoAccess, NotFound } from './pages/Module';
+import { BankingCalendarPage } from './pages/PaymentsCalendar';
+import { CounterpartiesPage, CounterpartyDetailPage } from './pages/PaymentsCounterparties';
+import { PaymentDetailPage } from './pages/PaymentsDetail';
+import { AchFileDetailPage, AchFilesPage } from './pages/PaymentsFiles';
+import { PaymentsListPage } from './pages/PaymentsList';
+import { NewPaymentPage } from './pages/PaymentsNew';
+import { OriginatorPage, OriginatorsPage } from './pages/PaymentsOriginators';
+import { PaymentReturnsPage } from './pages/PaymentsReturns';
+import { TemplatesPage } from './pages/PaymentsTemplates';
+import { PaymentUploadDetailPage, PaymentUploadsPage } from './pages/PaymentsUploads';
 import { RolesPage } from './pages/Roles';
 import { TokensPage } from './pages/Tokens';
 import { UserDetailPage } from './pages/UserDetail';
@@ -144,6 +154,10 @@ function Page(props: { route: string[]; me: Me }) {
         return second ? <CustomerDetailPage id={second} /> : <CustomersPage />;
     }
   }
+  if (first === 'payments') {
+    if (!can(me, 'payments', 'read')) return <NoAccess />;
+    return <PaymentsRoutes route={props.route.slice(1)} canWrite={can(me, 'payments', 'write')} />;
+  }
   if ((COMPONENTS as readonly string[]).includes(first) && first !== 'admin') {
     const c = first as Component;
     return can(me, c, 'read') ? <ModulePage component={c} /> : <NoAccess />;
@@ -168,4 +182,33 @@ function Page(props: { route: string[]; me: Me }) {
     }
   }
   return <NotFound />;
+}
+
+/** The payments section (component `payments`): `#/payments/<page>[/<id>]`; `#/payments/<id>` is a payment. */
+function PaymentsRoutes(props: { route: string[]; canWrite: boolean }) {
+  const [page, id] = props.route;
+  const { canWrite } = props;
+  switch (page) {
+    case undefined:
+      return <PaymentsListPage />;
+    case 'new':
+      return canWrite ? <NewPaymentPage /> : <NoAccess />;
+    case 'uploads':
+      return id ? <PaymentUploadDetailPage id={id} /> : <PaymentUploadsPage />;
+    case 'files':
+      return id ? <AchFileDetailPage id={id} /> : <AchFilesPage />;
+    case 'returns':
+      return <PaymentReturnsPage />;
+    case 'originators':
+      if (id === 'new') return canWrite ? <OriginatorPage key="new" id={null} /> : <NoAccess />;
+      return id ? <OriginatorPage key={id} id={id} /> : <OriginatorsPage />;
+    case 'counterparties':
+      return id ? <CounterpartyDetailPage id={id} /> : <CounterpartiesPage />;
+    case 'templates':
+      return <TemplatesPage />;
+    case 'calendar':
+      return <BankingCalendarPage />;
+    default:
+      return <PaymentDetailPage id={page} />;
+  }
 }

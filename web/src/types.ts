@@ -329,3 +329,240 @@ export interface DeliveryDetail extends Delivery {
   request_headers: Record<string, string> | [string, string][] | null;
   response_body: string | null;
 }
+
+// ---- Payments (component `payments`) ----
+
+export type PaymentStatus = 'pending' | 'scheduled' | 'in_file' | 'submitted' | 'settled' | 'returned' | 'failed' | 'cancelled';
+export const PAYMENT_STATUSES: readonly PaymentStatus[] = [
+  'pending',
+  'scheduled',
+  'in_file',
+  'submitted',
+  'settled',
+  'returned',
+  'failed',
+  'cancelled',
+];
+export type SecCode = 'PPD' | 'CCD' | 'CTX' | 'WEB' | 'TEL';
+export const SEC_CODES: readonly SecCode[] = ['PPD', 'CCD', 'CTX', 'WEB', 'TEL'];
+export type AccountType = 'checking' | 'savings' | 'general_ledger' | 'loan';
+export const ACCOUNT_TYPES: readonly AccountType[] = ['checking', 'savings', 'general_ledger', 'loan'];
+
+export interface SftpProfile {
+  host: string;
+  port: number;
+  username: string;
+  host_key_sha256: string;
+  upload_dir: string;
+  inbox_dir: string;
+  has_private_key?: boolean;
+}
+
+export interface OffsetAccount {
+  routing_number: string;
+  /** Masked in answers. */
+  account_number: string;
+  account_type: 'checking' | 'savings' | 'general_ledger' | string;
+}
+
+export interface Originator {
+  id: string;
+  name: string;
+  company_id: string;
+  entry_description: string;
+  odfi_routing: string;
+  immediate_destination: string;
+  immediate_destination_name: string;
+  immediate_origin: string;
+  immediate_origin_name: string;
+  time_zone: string;
+  same_day_cutoff: string | null;
+  next_day_cutoff: string;
+  same_day_limit_cents: number;
+  allow_same_day_split: boolean;
+  allowed_sec_codes: string[];
+  offset: OffsetAccount | null;
+  sftp: SftpProfile | null;
+  pgp_fingerprint: string | null;
+  status: 'active' | 'disabled' | string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Counterparty {
+  id: string;
+  name: string;
+  kind: 'individual' | 'company' | string;
+  receiver_id: string;
+  email: string | null;
+  routing_number: string;
+  /** Masked ("••••6789"). */
+  account_number: string;
+  account_type: AccountType | string;
+  prenote_status: 'none' | 'pending' | 'sent' | 'verified' | 'failed' | string;
+  prenote_payment_id: string | null;
+  prenote_settles_on: string | null;
+  status: 'active' | 'disabled' | string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PaymentTemplate {
+  id: string;
+  name: string;
+  originator_id: string;
+  counterparty_id: string;
+  direction: 'credit' | 'debit' | string;
+  amount_cents: number | null;
+  sec_code: SecCode | string;
+  entry_description: string | null;
+  addenda: string | null;
+  payment_type_code: string | null;
+  same_day: boolean;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PaymentEntry {
+  part: number;
+  amount_cents: number;
+  file_id: string | null;
+  trace_number: string | null;
+}
+
+export interface PaymentEvent {
+  status: PaymentStatus | string;
+  reason: string | null;
+  actor: string;
+  at: string;
+}
+
+export interface Payment {
+  id: string;
+  originator_id: string;
+  counterparty_id: string;
+  template_id: string | null;
+  upload_id: string | null;
+  upload_row: number | null;
+  idempotency_key: string;
+  direction: 'credit' | 'debit' | string;
+  amount_cents: number;
+  sec_code: SecCode | string;
+  prenote: boolean;
+  entry_description: string;
+  addenda: string | null;
+  payment_type_code: string | null;
+  same_day: boolean;
+  requested_effective_date: string | null;
+  effective_date: string;
+  window: 'same_day' | 'next_day' | string;
+  window_at: string;
+  schedule_note: string | null;
+  receiver_name: string;
+  receiver_id: string;
+  routing_number: string;
+  account_number: string;
+  account_type: string;
+  status: PaymentStatus | string;
+  status_reason: string | null;
+  return_code: string | null;
+  file_id: string | null;
+  created_by: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  /** Only from GET /v1/payments/{id} (and create/cancel answers). */
+  entries?: PaymentEntry[];
+  /** Only from GET /v1/payments/{id}. */
+  events?: PaymentEvent[];
+}
+
+export interface PaymentUploadError {
+  row: number;
+  column: string;
+  message: string;
+}
+
+export interface PaymentUpload {
+  id: string;
+  originator_id: string;
+  filename: string;
+  sha256: string;
+  status: 'validated' | 'submitted' | 'discarded' | string;
+  total_rows: number;
+  valid_rows: number;
+  error_rows: number;
+  submitted_rows: number;
+  created_by: string;
+  created_at: string;
+  submitted_at: string | null;
+  /** Only from the create call and GET /v1/payment-uploads/{id}. */
+  errors?: PaymentUploadError[];
+}
+
+export interface AchFile {
+  id: string;
+  originator_id: string;
+  file_date: string;
+  file_id_modifier: string;
+  name: string;
+  sha256: string;
+  entry_count: number;
+  batch_count: number;
+  debit_total_cents: number;
+  credit_total_cents: number;
+  window: 'same_day' | 'next_day' | string;
+  status: 'built' | 'delivered' | 'failed' | string;
+  delivery_attempts: number;
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+  remote_name: string | null;
+  encrypted_sha256: string | null;
+  last_error: string | null;
+  created_at: string;
+}
+
+/** One NACHA record as GET /v1/ach-files/{id}/parsed gives it: field name → value (entries also carry `addenda`). */
+export type AchRecord = Record<string, unknown>;
+
+export interface ParsedAchFile {
+  fileHeader: AchRecord;
+  batches: {
+    batchHeader: AchRecord;
+    entries: AchRecord[];
+    batchControl?: AchRecord;
+  }[];
+  fileControl?: AchRecord;
+  errors?: { line: number; message: string; field?: string }[];
+}
+
+export interface PaymentReturn {
+  id: string;
+  kind: 'return' | 'noc' | string;
+  code: string;
+  reason: string;
+  original_trace: string;
+  payment_id: string | null;
+  corrected_data: string | null;
+  applied: unknown;
+  amount_cents: number;
+  received_at: string;
+  file: string;
+}
+
+export interface ReturnFileResult {
+  inbox_file_id: string;
+  already_processed: boolean;
+  entries: number;
+  matched: number;
+  items: unknown[];
+}
+
+export interface BankHoliday {
+  date: string;
+  name: string;
+  actual: string;
+}
