@@ -58,6 +58,7 @@ App::App(Config config, std::unique_ptr<store::Database> db, const Clock& clock)
   dopt.parallel = pc.delivery_parallel;
   dopt.max_attempts = pc.delivery_max_attempts;
   dopt.backoff_base_ms = pc.delivery_backoff_base_ms;
+  dopt.lease_ms = pc.delivery_lease_ms;
   dopt.node_id = jobs_->node_id();
   ach_files_ =
       std::make_unique<payments::FileService>(*db_, clock_, *payment_registry_, *payments_, dopt);

@@ -147,6 +147,10 @@ const std::vector<Binding>& Bindings() {
           payments.delivery_backoff_base_ms, 1, 86400000),
       INT("payments.delivery_poll_ms", "KONTOR_PAYMENTS_DELIVERY_POLL_MS",
           "how often the uploaders look for due files", payments.delivery_poll_ms, 10, 600000),
+      INT("payments.delivery_lease_ms", "KONTOR_PAYMENTS_DELIVERY_LEASE_MS",
+          "how long a crashed node's upload stays claimed before another node takes it over "
+          "(extended while uploading)",
+          payments.delivery_lease_ms, 1000, 3600000),
   };
   return kBindings;
 }

@@ -74,6 +74,7 @@ struct Config {
     int delivery_max_attempts = 10;
     int delivery_backoff_base_ms = 60000;
     int delivery_poll_ms = 5000;
+    int delivery_lease_ms = 30000;             // another node takes over a crashed upload after this
   } payments;
 };
 

@@ -57,6 +57,7 @@ const char* kPaymentInputSchema = R"({"type":"object","additionalProperties":fal
   "effective_date":{"type":"string","format":"date"},"same_day":{"type":"boolean"},
   "entry_description":{"type":"string","maxLength":10},"addenda":{"type":"string"},
   "payment_type_code":{"enum":["R","S"]},
+  "individual_id":{"type":"string","maxLength":15,"description":"the receiver's id in this entry , default: the counterparty's receiver_id"},
   "idempotency_key":{"type":"string","maxLength":255,"description":"or the Idempotency-Key header"}}})";
 const char* kPaymentSchema = R"({"type":"object","properties":{
   "id":{"type":"string"},"status":{"enum":["pending","scheduled","in_file","submitted","settled",

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -618,27 +619,52 @@ Status FileService::DeliverOne(int64_t file_id) {
 }
 
 int FileService::DeliverDue() {
-  int delivered = 0;
+  int finished = 0;
   for (;;) {
     auto ids = ClaimDue(options_.parallel);
     if (!ids.ok() || ids->empty()) break;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::set<int64_t> in_flight(ids->begin(), ids->end());
     std::vector<std::thread> threads;
-    std::atomic<int> ok{0};
     for (int64_t id : *ids) {
-      threads.emplace_back([this, id, &ok] {
+      threads.emplace_back([this, id, &mu, &cv, &in_flight] {
         Status st = DeliverOne(id);
-        if (!st.ok()) {
+        if (!st.ok())
           LogWarn("ach file delivery error", {{"file_id", id}, {"error", st.message()}});
-        } else {
-          ++ok;
-        }
+        std::lock_guard<std::mutex> l(mu);
+        in_flight.erase(id);
+        cv.notify_all();
       });
     }
+    // Heartbeat: the leases of files still uploading are extended, so a
+    // short lease (a quick takeover after a crash) never lets a second node
+    // start on a file this one is still sending.
+    std::unique_lock<std::mutex> lock(mu);
+    while (!in_flight.empty()) {
+      if (cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 10)),
+                      [&] { return in_flight.empty(); })) {
+        break;
+      }
+      store::Params keys;
+      for (int64_t id : in_flight) keys.emplace_back(id);
+      lock.unlock();
+      const int64_t until = clock_.NowMs() + options_.lease_ms;
+      for (const auto& key : keys) {
+        // A missed beat only shortens the lease; the next one retries.
+        (void)db_.Execute(
+            "UPDATE ach_files SET lease_expires_at = ? WHERE id = ? AND "
+            "lease_owner = ? AND status = 'built'",
+            {until, key, options_.node_id});
+      }
+      lock.lock();
+    }
+    lock.unlock();
     for (auto& t : threads) t.join();
-    delivered += ok;
+    finished += static_cast<int>(ids->size());
     if (static_cast<int>(ids->size()) < options_.parallel) break;
   }
-  return delivered;
+  return finished;
 }
 
 Result<AchFile> FileService::Redeliver(const audit::Actor& a, int64_t id) {

@@ -49,7 +49,7 @@ struct DeliveryOptions {
   int max_attempts = 10;  // then `failed`, retried only by hand
   int64_t backoff_base_ms = 60000;
   int64_t backoff_max_ms = 3600000;
-  int64_t lease_ms = 300000;
+  int64_t lease_ms = 30000;  // extended while the upload runs
   std::string node_id = "node";
 };
 
@@ -74,7 +74,7 @@ class FileService {
                              int limit);
 
   // Delivers every due file (status built, attempt due), up to
-  // options.parallel at once; returns how many were delivered.
+  // options.parallel at once; returns how many were attempted.
   int DeliverDue();
   // Queues a failed (or not yet due) file for another delivery now.
   Result<AchFile> Redeliver(const audit::Actor& a, int64_t id);

@@ -83,6 +83,7 @@ struct Input {
   std::optional<int64_t> amount_cents;
   bool prenote = false, same_day = false;
   std::optional<std::string> effective_date, entry_description, addenda, payment_type_code;
+  std::optional<std::string> individual_id;  // overrides the counterparty's receiver id
   std::optional<std::string> idempotency_key;
 };
 
@@ -100,6 +101,7 @@ Result<Input> ParseInput(const json::object& body) {
   in.entry_description = r.String("entry_description", false, 10, 0);
   in.addenda = r.String("addenda", false, kMaxAddenda, 0);
   in.payment_type_code = r.String("payment_type_code", false, 1, 0);
+  in.individual_id = r.String("individual_id", false, 15, 0);
   in.idempotency_key = r.String("idempotency_key", false, 255, 1);
   RETURN_IF_ERROR(r.Finish());
   return in;
@@ -280,7 +282,7 @@ Result<CreateOutcome> PaymentService::CreateIn(store::Connection& c, const audit
   d.payment_type_code = in.payment_type_code;
   d.idempotency_key = key;
   d.receiver_name = cp.name;
-  d.receiver_id = cp.receiver_id;
+  d.receiver_id = in.individual_id.value_or(cp.receiver_id);
   d.receiver_kind = cp.kind;
   d.routing_number = cp.routing_number;
   d.account_number = cp.account_number;
@@ -382,7 +384,7 @@ Result<CreateOutcome> PaymentService::CreateIn(store::Connection& c, const audit
   p.window_at = s.window_at;
   if (!note.empty()) p.schedule_note = note;
   p.receiver_name = cp.name;
-  p.receiver_id = cp.receiver_id;
+  p.receiver_id = d.receiver_id;
   p.routing_number = cp.routing_number;
   p.account_number = cp.account_number;
   p.account_type = cp.account_type;
@@ -480,8 +482,9 @@ Result<CreateOutcome> PaymentService::CreateFromTemplate(
   if (t.entry_description) merged["entry_description"] = *t.entry_description;
   if (t.addenda) merged["addenda"] = *t.addenda;
   if (t.payment_type_code) merged["payment_type_code"] = *t.payment_type_code;
-  static const char* kOverridable[] = {"amount_cents",      "effective_date", "same_day",
-                                       "entry_description", "addenda",        "idempotency_key"};
+  static const char* kOverridable[] = {"amount_cents", "effective_date", "same_day",
+                                       "entry_description", "addenda", "individual_id",
+                                       "idempotency_key"};
   for (const auto& [k, v] : body) {
     bool ok = false;
     for (const char* f : kOverridable) ok = ok || k == f;
@@ -489,7 +492,8 @@ Result<CreateOutcome> PaymentService::CreateFromTemplate(
       return Status::Validation({{std::string(k),
                                   "is not a field a template use may set "
                                   "(amount_cents, effective_date, same_day, "
-                                  "entry_description, addenda, idempotency_key)"}});
+                                  "entry_description, addenda, individual_id, "
+                                  "idempotency_key)"}});
     }
     merged[k] = v;
   }

@@ -15,7 +15,7 @@ constexpr const char* kUploadColumns =
 const std::vector<std::string> kKnownColumns = {
     "counterparty_id", "direction",         "amount",         "amount_cents",
     "sec_code",        "effective_date",    "same_day",       "entry_description",
-    "addenda",         "payment_type_code", "idempotency_key"};
+    "addenda",         "payment_type_code", "idempotency_key", "individual_id"};
 
 Upload RowToUpload(const store::Row& r) {
   Upload u;
@@ -112,7 +112,7 @@ Result<Upload> UploadService::Create(const audit::Actor& a, int64_t originator_i
                                               "\"; the columns are counterparty_id, direction, "
                                               "amount or amount_cents, sec_code, effective_date, "
                                               "same_day, entry_description, addenda, "
-                                              "payment_type_code, idempotency_key"}});
+                                              "payment_type_code, idempotency_key, individual_id"}});
     }
     col[header[i]] = i;
   }
@@ -176,7 +176,8 @@ Result<Upload> UploadService::Create(const audit::Actor& a, int64_t originator_i
         }
       }
       for (const char* opt :
-           {"effective_date", "entry_description", "addenda", "payment_type_code"}) {
+           {"effective_date", "entry_description", "addenda", "payment_type_code",
+            "individual_id"}) {
         std::string v = get(opt);
         if (!v.empty()) body[opt] = v;
       }

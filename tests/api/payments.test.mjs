@@ -110,9 +110,13 @@ describe(`payments (${DB_KIND})`, { timeout: 600000 }, () => {
     assert.equal(r.status, 422, 'an idempotency key is required');
     assert.equal(r.json.errors[0].field, 'idempotency_key');
 
+    r = await post('/v1/payments', { ...base, individual_id: 'INV-2026-0042' }, { headers: { 'idempotency-key': 'pay-0' } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.receiver_id, 'INV-2026-0042', 'a payment may carry its own individual id');
     r = await post('/v1/payments', base, { headers: { 'idempotency-key': 'pay-1' } });
     assert.equal(r.status, 201, r.text);
     const p1 = r.json;
+    assert.equal(p1.receiver_id, 'EMP-1');
     assert.equal(p1.status, 'scheduled');
     assert.equal(p1.window, 'next_day');
     assert.equal(p1.entries.length, 1);

@@ -34,18 +34,20 @@ export async function startSftp() {
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${dir}/sshd.pid`,
     `AuthorizedKeysFile ${dir}/authorized_keys`, 'StrictModes no', 'UsePAM no',
     'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
-    'Subsystem sftp internal-sftp', 'LogLevel ERROR', 'PermitRootLogin prohibit-password', '',
+    'Subsystem sftp internal-sftp', 'LogLevel ERROR', 'PermitRootLogin prohibit-password',
+    'MaxStartups 400', 'MaxSessions 10', '',
   ].join('\n'));
   if (process.getuid() === 0) fs.mkdirSync('/run/sshd', { recursive: true });
   const proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
+  const log = () => stderr;
   await waitFor(() => new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
     s.on('error', () => resolve(false));
   }), { what: `sshd on ${port} (${stderr})` });
   return {
-    dir, port, upload, inbox, fingerprint,
+    dir, port, upload, inbox, fingerprint, log,
     username: os.userInfo().username,
     privateKey: fs.readFileSync(clientKey, 'utf8'),
     stop() { proc.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }); },
