@@ -3,8 +3,10 @@
 // building an ACH file and following a payment into it, and read-only access.
 //   npm run build && node --test tests/payments.test.mjs
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startSftp } from '../../tests/api/lib/sftp.mjs';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, launchBrowser, login, slug, startServer, waitForText, waitUntil } from './harness.mjs';
 
 const TIMEOUT = 120_000;
@@ -67,6 +69,7 @@ describe('Kontor web app: payments', () => {
   let uploadId;
   let formPaymentId;
   let fileId;
+  let sftp;
 
   before(async () => {
     server = await startServer();
@@ -82,6 +85,7 @@ describe('Kontor web app: payments', () => {
     if (failed && server) console.error(`--- last lines of the server log (${server.logFile}) ---\n${server.logTail()}`);
     await browser?.close().catch(() => {});
     await server?.stop();
+    sftp?.stop();
   });
 
   const step = (name, fn, getPage = () => page) =>
@@ -351,6 +355,32 @@ describe('Kontor web app: payments', () => {
     assert.equal(await page.getByLabel('Status').inputValue(), 'in_file');
   });
 
+  step('delivers the file to the bank by SFTP once the originator has a profile; the payment follows', async () => {
+    // The bank's SFTP server (OpenSSH); its profile goes in through the API,
+    // the operator's part is the redelivery and watching it arrive.
+    sftp = await startSftp();
+    await api.call('PATCH', `/v1/originators/${originatorId}`, {
+      sftp: { host: '127.0.0.1', port: sftp.port, username: sftp.username, private_key: sftp.privateKey,
+        host_key_sha256: sftp.fingerprint, upload_dir: sftp.upload },
+    });
+    await page.goto(`/#/payments/${formPaymentId}`);
+    await page.getByTestId('payment-file-link').click();
+    await page.getByTestId('ach-file-detail').waitFor();
+    await page.getByTestId('ach-file-redeliver').click();
+    await waitUntil(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return /delivered/.test(await page.getByTestId('ach-file-detail-status').textContent());
+    }, { message: 'the file shows delivered', timeout: 30_000, interval: 500 });
+    const f = (await api.call('GET', `/v1/ach-files/${fileId}`)).body;
+    assert.equal(f.status, 'delivered');
+    assert.ok(existsSync(path.join(sftp.upload, f.remote_name)), 'the file is on the bank server');
+    assert.equal(readFileSync(path.join(sftp.upload, f.remote_name), 'utf8'), (await api.call('GET', `/v1/ach-files/${fileId}/content`)).text);
+
+    await page.goto(`/#/payments/${formPaymentId}`);
+    await waitForText(page.getByTestId('payment-detail-status'), /submitted/);
+    await page.locator('[data-testid="payment-event"][data-status="submitted"]').waitFor();
+  });
+
   step('shows the banking calendar', async () => {
     await tab('calendar', 'banking-calendar-page');
     await page.getByTestId('calendar-year').selectOption('2026');
@@ -376,7 +406,7 @@ describe('Kontor web app: payments', () => {
       assert.equal(await p.getByTestId('payments-tab-new').count(), 0, 'no "New payment" tab');
 
       await p.goto(`/#/payments/${formPaymentId}`);
-      await waitForText(p.getByTestId('payment-detail-status'), /in file/);
+      await waitForText(p.getByTestId('payment-detail-status'), /submitted/);
       await p.getByTestId('payment-entry-row').first().waitFor();
 
       await p.goto(`/#/payments/uploads/${uploadId}`);
