@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -17,7 +18,8 @@ const CONFORMANCE = path.join(path.dirname(new URL(import.meta.url).pathname), '
 const LOAD_N = Number(process.env.KONTOR_PAYMENTS_LOAD_N || 10000);
 const FUTURE = () => new Date(Date.now() + 30 * 86400000).toISOString();
 
-let srv, sftp, bank;
+let srv, sftp, bank, hooks;
+const received = [];
 
 const ORIGINATOR = {
   name: 'Acme Payroll', company_id: '1234567890', entry_description: 'PAYROLL',
@@ -51,14 +53,27 @@ describe(`payments (${DB_KIND})`, { timeout: 600000 }, () => {
     sftp = await startSftp();
     bank = bankKeys();
     srv = await startServer({
-      env: { KONTOR_PAYMENTS_ENTRY_MAX_CENTS: '500000', KONTOR_PAYMENTS_DELIVERY_POLL_MS: '100' },
+      env: {
+        KONTOR_PAYMENTS_ENTRY_MAX_CENTS: '500000', KONTOR_PAYMENTS_DELIVERY_POLL_MS: '100',
+        KONTOR_WEBHOOKS_POLL_MS: '50', KONTOR_WEBHOOKS_ALLOW_PRIVATE_NETWORKS: 'true',
+      },
     });
+    // A webhook endpoint for payment events.
+    hooks = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => { received.push(JSON.parse(body)); res.end('ok'); });
+    });
+    await new Promise((resolve) => hooks.listen(0, '127.0.0.1', resolve));
+    const w = await srv.api('POST', '/v1/webhooks', { body: { url: `http://127.0.0.1:${hooks.address().port}/`, events: ['payment.status_changed'] } });
+    assert.equal(w.status, 201, w.text);
   });
   after(async () => {
     if (srv) assertCleanLog(srv);
     await srv?.close();
     sftp?.stop();
     bank?.stop();
+    hooks?.close();
   });
 
   test('originators and counterparties: validation names the field; secrets never come back', async () => {
@@ -254,6 +269,14 @@ describe(`payments (${DB_KIND})`, { timeout: 600000 }, () => {
       const d = (await srv.api('GET', `/v1/payments/${p.id}`)).json;
       for (const e of d.entries) traces[e.trace_number] = d;
     }
+    // Every status change reached the webhook, in order.
+    const pid = r.json.items[0].id;
+    await waitFor(() => received.filter((e) => e.data.id === pid).length >= 3, { what: 'payment webhooks' });
+    const seen = received.filter((e) => e.data.id === pid);
+    assert.ok(seen.every((e) => e.type === 'payment.status_changed'));
+    assert.deepEqual(seen.map((e) => e.data.status), ['scheduled', 'in_file', 'submitted']);
+    assert.equal(seen[2].data.previous_status, 'in_file');
+    assert.match(seen[0].data.account_number, /^••••/, 'account numbers stay masked');
     // Redelivery of a delivered file is refused: never twice.
     r = await post(`/v1/ach-files/${file.id}/redeliver`, {});
     assert.equal(r.status, 409);
