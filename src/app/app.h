@@ -47,6 +47,8 @@ class App {
   Status LoadDemo();
   // The client hub part of the demo (customers, products, lists, a segment).
   Status LoadDemoClients();
+  // An originator, counterparties, a template and payments, one file built.
+  Status LoadDemoPayments();
   // Serves until SIGTERM/SIGINT (or Shutdown()), then drains and stops jobs.
   Status Serve();
   void Shutdown();

@@ -41,6 +41,7 @@ Status App::LoadDemo() {
     }));
   }
   RETURN_IF_ERROR(LoadDemoClients());
+  RETURN_IF_ERROR(LoadDemoPayments());
   std::cout << "\nKontor demo is ready at " << url << "\n"
             << "  Log in as admin@kontor.local with password " << kDemoPassword << "\n"
             << "  (also editor@, marketing@, payments@, analyst@ and auditor@kontor.local, same "
@@ -150,6 +151,61 @@ Status App::LoadDemoClients() {
   clients::ListInput traders{
       "trader-campaign", "Trader campaign", "segment", {}, std::string("active-traders")};
   return lists_->Upsert(actor, traders, std::nullopt).status();
+}
+
+Status App::LoadDemoPayments() {
+  ASSIGN_OR_RETURN(auto any, db_->QueryRow("SELECT COUNT(*) FROM payment_originators"));
+  if (any && any->Int(0) > 0) return Status::Ok();
+  audit::Actor actor = audit::Actor::System("demo loader", clock_.NowMs());
+  // No SFTP profile: files stay downloadable in the web app ("send by hand").
+  ASSIGN_OR_RETURN(
+      payments::Originator o,
+      payment_registry_->CreateOriginator(actor, {{"name", "Kontor Merchants"},
+                                                  {"company_id", "1987654321"},
+                                                  {"entry_description", "SETTLEMENT"},
+                                                  {"odfi_routing", "091000019"},
+                                                  {"immediate_destination", "091000019"},
+                                                  {"immediate_destination_name", "Partner Bank"},
+                                                  {"immediate_origin", "1987654321"},
+                                                  {"immediate_origin_name", "Kontor Merchants"}}));
+  const std::tuple<const char*, const char*, const char*, const char*> payees[] = {
+      {"Harbor Coffee LLC", "company", "021000021", "4455667788"},
+      {"Maple Books Inc", "company", "011000015", "1200340056"},
+      {"Jordan Lee", "individual", "026009593", "987650001"},
+      {"Priya Shah", "individual", "121000358", "55501234"},
+      {"Summit Outdoor Co", "company", "071000013", "300200100"}};
+  std::vector<payments::Counterparty> cps;
+  for (const auto& [name, kind, routing, account] : payees) {
+    ASSIGN_OR_RETURN(auto cp,
+                     payment_registry_->CreateCounterparty(actor, {{"name", name},
+                                                                   {"kind", kind},
+                                                                   {"routing_number", routing},
+                                                                   {"account_number", account},
+                                                                   {"account_type", "checking"}}));
+    cps.push_back(cp);
+  }
+  RETURN_IF_ERROR(payment_registry_
+                      ->CreateTemplate(actor, {{"name", "Harbor Coffee weekly settlement"},
+                                               {"originator_id", std::to_string(o.id)},
+                                               {"counterparty_id", std::to_string(cps[0].id)},
+                                               {"direction", "credit"},
+                                               {"sec_code", "CCD"}})
+                      .status());
+  int n = 0;
+  for (const auto& cp : cps) {
+    const bool company = cp.kind == "company";
+    for (int k = 0; k < 2; ++k, ++n) {
+      json::object body{{"originator_id", std::to_string(o.id)},
+                        {"counterparty_id", std::to_string(cp.id)},
+                        {"direction", k == 0 ? "credit" : "debit"},
+                        {"sec_code", company ? "CCD" : "PPD"},
+                        {"amount_cents", 12500 + n * 4321},
+                        {"idempotency_key", "demo-" + std::to_string(n)}};
+      RETURN_IF_ERROR(payments_->Create(actor, body, std::nullopt).status());
+    }
+  }
+  // One file built now from the next window, so the files page has content.
+  return ach_files_->BuildDue(actor, o.id, clock_.NowMs() + int64_t{4} * 86400000).status();
 }
 
 }  // namespace kontor
