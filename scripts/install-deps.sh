@@ -39,7 +39,21 @@ if ((${#missing[@]})); then
   # their own, so keep the default one from being created at all.
   $SUDO mkdir -p /etc/postgresql-common/createcluster.d
   echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/kontor.conf >/dev/null
+  # Likewise openssh-server would start a system sshd on port 22; the tests
+  # start their own on loopback. Keep package scripts from starting services
+  # unless the machine already has a policy.
+  own_policy=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    own_policy=1
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [[ -n $own_policy ]]; then
+    $SUDO rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+  fi
 fi
 
 if [[ -f web/package-lock.json ]]; then

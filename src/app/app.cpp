@@ -163,13 +163,27 @@ void App::RegisterJobKinds() {
                        },
                        3, [read_demo](const json::object& p) { return read_demo(p).status(); }});
   jobs_->RegisterKind(
-      {"system.cleanup", "Deletes expired sessions and old login failures",
+      {"system.cleanup", "Deletes expired sessions, old login failures and week-old successful scheduled job runs",
        [this](jobs::JobContext& ctx) -> Status {
          const int64_t now = ctx.clock().NowMs();
          RETURN_IF_ERROR(db_->Execute("DELETE FROM sessions WHERE expires_at < ?", {now}).status());
          RETURN_IF_ERROR(
              db_->Execute("DELETE FROM login_failures WHERE at < ?", {now - int64_t{7} * 86400000})
                  .status());
+         // Scheduled runs that succeeded (the minute-by-minute cutoff job among
+         // them) are kept a week; failures and one-off jobs stay for review.
+         const int64_t keep = now - int64_t{7} * 86400000;
+         RETURN_IF_ERROR(db_->Transact([&](store::Connection& c) -> Status {
+           RETURN_IF_ERROR(c.Execute("DELETE FROM job_runs WHERE job_id IN (SELECT id FROM jobs "
+                                     "WHERE schedule_id IS NOT NULL AND state = 'succeeded' AND "
+                                     "finished_at < ?)",
+                                     {keep})
+                               .status());
+           return c.Execute("DELETE FROM jobs WHERE schedule_id IS NOT NULL AND state = "
+                            "'succeeded' AND finished_at < ?",
+                            {keep})
+               .status();
+         }));
          return ctx.SetProgress(1, 1);
        },
        3, NoPayload});
