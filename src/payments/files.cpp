@@ -484,13 +484,9 @@ Result<Page<AchFile>> FileService::List(std::optional<int64_t> originator_id,
   sql += " ORDER BY id DESC LIMIT ?";
   p.push_back(limit + 1);
   ASSIGN_OR_RETURN(auto res, db_.Execute(sql, p));
-  Page<AchFile> page;
-  for (const auto& r : res.rows) page.first.push_back(RowToFile(r));
-  if (static_cast<int>(page.first.size()) > limit) {
-    page.first.pop_back();
-    page.second = page.first.back().id;
-  }
-  return page;
+  std::vector<AchFile> items;
+  for (const auto& r : res.rows) items.push_back(RowToFile(r));
+  return MakePage(std::move(items), limit);
 }
 
 Result<std::vector<int64_t>> FileService::ClaimDue(int max) {

@@ -482,8 +482,8 @@ Result<CreateOutcome> PaymentService::CreateFromTemplate(
   if (t.entry_description) merged["entry_description"] = *t.entry_description;
   if (t.addenda) merged["addenda"] = *t.addenda;
   if (t.payment_type_code) merged["payment_type_code"] = *t.payment_type_code;
-  static const char* kOverridable[] = {"amount_cents", "effective_date", "same_day",
-                                       "entry_description", "addenda", "individual_id",
+  static const char* kOverridable[] = {"amount_cents",      "effective_date", "same_day",
+                                       "entry_description", "addenda",        "individual_id",
                                        "idempotency_key"};
   for (const auto& [k, v] : body) {
     bool ok = false;
@@ -552,13 +552,9 @@ Result<Page<Payment>> PaymentService::List(const PaymentFilter& f) {
   sql += " ORDER BY id DESC LIMIT ?";
   p.push_back(f.limit + 1);
   ASSIGN_OR_RETURN(auto res, db_.Execute(sql, p));
-  Page<Payment> page;
-  for (const auto& r : res.rows) page.first.push_back(RowToPayment(r));
-  if (static_cast<int>(page.first.size()) > f.limit) {
-    page.first.pop_back();
-    page.second = page.first.back().id;
-  }
-  return page;
+  std::vector<Payment> items;
+  for (const auto& r : res.rows) items.push_back(RowToPayment(r));
+  return MakePage(std::move(items), f.limit);
 }
 
 Result<Payment> PaymentService::Cancel(const audit::Actor& a, int64_t id,

@@ -122,6 +122,39 @@ TEST_P(PaymentsTest, BalancedFileWithOffsetAndTraceNumbers) {
   EXPECT_EQ(built->front().file_id_modifier, "B");
 }
 
+TEST_P(PaymentsTest, FilesAreBuiltAtTheCutoffNotBefore) {
+  Originator o = MakeOriginator(false);
+  Counterparty a = MakeCounterparty("Alice");
+  auto next_day = Pay(o, a, "credit", 100, "nd");  // Monday 10:00: Monday's 20:00 window
+  ASSERT_TRUE(next_day.ok());
+  auto same_day = payments_->Create(Actor(),
+                                    {{"originator_id", std::to_string(o.id)},
+                                     {"counterparty_id", std::to_string(a.id)},
+                                     {"direction", "credit"},
+                                     {"sec_code", "PPD"},
+                                     {"amount_cents", 200},
+                                     {"same_day", true},
+                                     {"idempotency_key", "sd"}},
+                                    std::nullopt);
+  ASSERT_TRUE(same_day.ok()) << same_day.status().ToString();
+  EXPECT_EQ(same_day->payment.window_at, *ParseRfc3339("2026-11-23T19:00:00Z"));  // 14:00 EST
+  // What the minute job does: build what is due now.
+  auto build_at = [&](const std::string& t) {
+    clock_.SetMs(*ParseRfc3339(t));
+    auto r = files_->BuildDue(Actor());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->size() : 0;
+  };
+  EXPECT_EQ(build_at("2026-11-23T18:59:00Z"), 0u);
+  EXPECT_EQ(build_at("2026-11-23T19:00:00Z"), 1u);  // the same-day cutoff: one entry
+  EXPECT_EQ(payments_->Get(same_day->payment.id)->status, "in_file");
+  EXPECT_EQ(payments_->Get(next_day->payment.id)->status, "scheduled");
+  EXPECT_EQ(build_at("2026-11-24T00:59:00Z"), 0u);
+  EXPECT_EQ(build_at("2026-11-24T01:00:00Z"), 1u);  // 20:00 EST: the next-day file
+  EXPECT_EQ(payments_->Get(next_day->payment.id)->status, "in_file");
+  EXPECT_EQ(build_at("2026-11-24T01:01:00Z"), 0u);
+}
+
 TEST_P(PaymentsTest, ConcurrentBuildersNeverShareAPayment) {
   Originator o = MakeOriginator(false);
   Counterparty a = MakeCounterparty("Alice");

@@ -508,13 +508,9 @@ Result<Page<Originator>> Registry::ListOriginators(std::optional<int64_t> after,
                                              " FROM payment_originators WHERE id > ? "
                                              "ORDER BY id LIMIT ?",
                                          {after.value_or(0), limit + 1}));
-  Page<Originator> page;
-  for (const auto& r : res.rows) page.first.push_back(RowToOriginator(r));
-  if (static_cast<int>(page.first.size()) > limit) {
-    page.first.pop_back();
-    page.second = page.first.back().id;
-  }
-  return page;
+  std::vector<Originator> items;
+  for (const auto& r : res.rows) items.push_back(RowToOriginator(r));
+  return MakePage(std::move(items), limit);
 }
 
 // ---- counterparties ---------------------------------------------------------
@@ -681,13 +677,9 @@ Result<Page<Counterparty>> Registry::ListCounterparties(const std::optional<std:
   sql += " ORDER BY id LIMIT ?";
   p.push_back(limit + 1);
   ASSIGN_OR_RETURN(auto res, db_.Execute(sql, p));
-  Page<Counterparty> page;
-  for (const auto& r : res.rows) page.first.push_back(RowToCounterparty(r));
-  if (static_cast<int>(page.first.size()) > limit) {
-    page.first.pop_back();
-    page.second = page.first.back().id;
-  }
-  return page;
+  std::vector<Counterparty> items;
+  for (const auto& r : res.rows) items.push_back(RowToCounterparty(r));
+  return MakePage(std::move(items), limit);
 }
 
 // ---- templates --------------------------------------------------------------
@@ -834,13 +826,9 @@ Result<Page<PaymentTemplate>> Registry::ListTemplates(std::optional<int64_t> aft
                                              " FROM payment_templates WHERE id > ? ORDER BY id "
                                              "LIMIT ?",
                                          {after.value_or(0), limit + 1}));
-  Page<PaymentTemplate> page;
-  for (const auto& r : res.rows) page.first.push_back(RowToTemplate(r));
-  if (static_cast<int>(page.first.size()) > limit) {
-    page.first.pop_back();
-    page.second = page.first.back().id;
-  }
-  return page;
+  std::vector<PaymentTemplate> items;
+  for (const auto& r : res.rows) items.push_back(RowToTemplate(r));
+  return MakePage(std::move(items), limit);
 }
 
 }  // namespace kontor::payments

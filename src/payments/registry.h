@@ -82,6 +82,18 @@ json::object TemplateToJson(const PaymentTemplate& t);
 template <typename T>
 using Page = std::pair<std::vector<T>, std::optional<int64_t>>;  // items, next cursor
 
+// Lists fetch limit + 1 rows to learn whether there is a next page: this
+// drops the extra row and makes the last kept id the cursor.
+template <typename T>
+Page<T> MakePage(std::vector<T> items, int limit) {
+  Page<T> page{std::move(items), std::nullopt};
+  if (static_cast<int>(page.first.size()) > limit) {
+    page.first.resize(limit);
+    page.second = page.first.back().id;
+  }
+  return page;
+}
+
 class Registry {
  public:
   Registry(store::Database& db, const Clock& clock, int64_t default_same_day_limit_cents);

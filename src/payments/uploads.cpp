@@ -13,8 +13,8 @@ constexpr const char* kUploadColumns =
     "id, originator_id, filename, sha256, status, total_rows, valid_rows, error_rows, "
     "submitted_rows, errors, created_by, created_at, submitted_at";
 const std::vector<std::string> kKnownColumns = {
-    "counterparty_id", "direction",         "amount",         "amount_cents",
-    "sec_code",        "effective_date",    "same_day",       "entry_description",
+    "counterparty_id", "direction",         "amount",          "amount_cents",
+    "sec_code",        "effective_date",    "same_day",        "entry_description",
     "addenda",         "payment_type_code", "idempotency_key", "individual_id"};
 
 Upload RowToUpload(const store::Row& r) {
@@ -108,11 +108,12 @@ Result<Upload> UploadService::Create(const audit::Actor& a, int64_t originator_i
   std::map<std::string, size_t> col;
   for (size_t i = 0; i < header.size(); ++i) {
     if (std::find(kKnownColumns.begin(), kKnownColumns.end(), header[i]) == kKnownColumns.end()) {
-      return Status::Validation({{"file", "unknown column \"" + header[i] +
-                                              "\"; the columns are counterparty_id, direction, "
-                                              "amount or amount_cents, sec_code, effective_date, "
-                                              "same_day, entry_description, addenda, "
-                                              "payment_type_code, idempotency_key, individual_id"}});
+      return Status::Validation(
+          {{"file", "unknown column \"" + header[i] +
+                        "\"; the columns are counterparty_id, direction, "
+                        "amount or amount_cents, sec_code, effective_date, "
+                        "same_day, entry_description, addenda, "
+                        "payment_type_code, idempotency_key, individual_id"}});
     }
     col[header[i]] = i;
   }
@@ -175,9 +176,8 @@ Result<Upload> UploadService::Create(const audit::Actor& a, int64_t originator_i
           body["amount_cents"] = static_cast<int64_t>(cents);
         }
       }
-      for (const char* opt :
-           {"effective_date", "entry_description", "addenda", "payment_type_code",
-            "individual_id"}) {
+      for (const char* opt : {"effective_date", "entry_description", "addenda", "payment_type_code",
+                              "individual_id"}) {
         std::string v = get(opt);
         if (!v.empty()) body[opt] = v;
       }
@@ -247,13 +247,9 @@ Result<Page<Upload>> UploadService::List(std::optional<int64_t> before, int limi
                                              " FROM payment_uploads WHERE id < ? ORDER BY id "
                                              "DESC LIMIT ?",
                                          {before.value_or(INT64_MAX), limit + 1}));
-  Page<Upload> page;
-  for (const auto& r : res.rows) page.first.push_back(RowToUpload(r));
-  if (static_cast<int>(page.first.size()) > limit) {
-    page.first.pop_back();
-    page.second = page.first.back().id;
-  }
-  return page;
+  std::vector<Upload> items;
+  for (const auto& r : res.rows) items.push_back(RowToUpload(r));
+  return MakePage(std::move(items), limit);
 }
 
 Result<std::string> UploadService::ErrorsCsv(int64_t id) {

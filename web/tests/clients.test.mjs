@@ -5,45 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, launchBrowser, login, slug, startServer, waitForText, waitUntil } from './harness.mjs';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, apiClient, launchBrowser, login, slug, startServer, waitForText, waitUntil } from './harness.mjs';
 
 const TIMEOUT = 120_000;
-
-/** A bearer-token client for setting up data through the API. */
-async function apiClient(baseURL) {
-  const res = await fetch(`${baseURL}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
-  });
-  assert.equal(res.status, 200, 'login for the API client');
-  const cookie = res.headers.get('set-cookie').split(';')[0];
-  const { csrf_token: csrf } = await res.json();
-  const tok = await fetch(`${baseURL}/v1/tokens`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Cookie: cookie, 'X-CSRF-Token': csrf },
-    body: JSON.stringify({ name: 'web-tests', scopes: ['*'] }),
-  });
-  assert.equal(tok.status, 201, 'token for the API client');
-  const { token } = await tok.json();
-  const call = async (method, path, body) => {
-    const r = await fetch(`${baseURL}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = text;
-    }
-    if (r.status >= 400) throw new Error(`${method} ${path} -> ${r.status}: ${text}`);
-    return { status: r.status, body: json, text, headers: r.headers };
-  };
-  return { call, token };
-}
 
 const GRANTED = { status: 'granted', source: 'web-test' };
 const WITHDRAWN = { status: 'withdrawn', source: 'web-test' };

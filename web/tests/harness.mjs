@@ -218,3 +218,39 @@ export function slug(s) {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '');
 }
+
+/** A bearer-token client for setting up data through the API. */
+export async function apiClient(baseURL, name = 'web-tests') {
+  const res = await fetch(`${baseURL}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+  });
+  if (res.status !== 200) throw new Error(`login for the API client: ${res.status}`);
+  const cookie = res.headers.get('set-cookie').split(';')[0];
+  const { csrf_token: csrf } = await res.json();
+  const tok = await fetch(`${baseURL}/v1/tokens`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Cookie: cookie, 'X-CSRF-Token': csrf },
+    body: JSON.stringify({ name, scopes: ['*'] }),
+  });
+  if (tok.status !== 201) throw new Error(`token for the API client: ${tok.status}`);
+  const { token } = await tok.json();
+  const call = async (method, path, body) => {
+    const r = await fetch(`${baseURL}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = text;
+    }
+    if (r.status >= 400) throw new Error(`${method} ${path} -> ${r.status}: ${text}`);
+    return { status: r.status, body: json, text, headers: r.headers };
+  };
+  return { call, token };
+}

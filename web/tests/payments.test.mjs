@@ -7,46 +7,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSftp } from '../../tests/api/lib/sftp.mjs';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, launchBrowser, login, slug, startServer, waitForText, waitUntil } from './harness.mjs';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, apiClient, launchBrowser, login, slug, startServer, waitForText, waitUntil } from './harness.mjs';
 
 const TIMEOUT = 120_000;
 const AUDITOR = { email: 'paula.auditor@example.com', name: 'Paula Auditor', password: 'Auditor-Passw0rd-2026!' };
 
-/** A bearer-token client for setting up and checking data through the API. */
-async function apiClient(baseURL) {
-  const res = await fetch(`${baseURL}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
-  });
-  assert.equal(res.status, 200, 'login for the API client');
-  const cookie = res.headers.get('set-cookie').split(';')[0];
-  const { csrf_token: csrf } = await res.json();
-  const tok = await fetch(`${baseURL}/v1/tokens`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Cookie: cookie, 'X-CSRF-Token': csrf },
-    body: JSON.stringify({ name: 'payments-web-tests', scopes: ['*'] }),
-  });
-  assert.equal(tok.status, 201, 'token for the API client');
-  const { token } = await tok.json();
-  const call = async (method, path, body) => {
-    const r = await fetch(`${baseURL}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = text;
-    }
-    if (r.status >= 400) throw new Error(`${method} ${path} -> ${r.status}: ${text}`);
-    return { status: r.status, body: json, text, headers: r.headers };
-  };
-  return { call, token };
-}
 
 const pad = (n) => String(n).padStart(2, '0');
 const isoDate = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
