@@ -12,9 +12,10 @@
 namespace kontor::clients {
 
 struct Change {
-  std::string entity;  // customer | subscription | list_membership | device | product | list
-  std::string key;     // the record's external key
-  std::string op;      // create | update | delete
+  // customer | subscription | list_membership | device | product | list | payment
+  std::string entity;
+  std::string key;  // the record's external key
+  std::string op;   // create | update | delete
   std::optional<int64_t> version;
   json::value data;  // the record after the change (null for deletes)
   // The customer (external id) the change concerns, for the customer's
