@@ -250,13 +250,10 @@ Status Registry::ApplyOriginator(const json::object& body, bool create, Originat
     if (auto v = r.String(key, create, max, min)) {
       target = *v;
       CheckText(r, key, target);
-      return true;
     }
-    return false;
   };
   str("name", o.name, 16);
-  if (str("company_id", o.company_id, 10, 10)) {
-  }
+  str("company_id", o.company_id, 10, 10);
   str("entry_description", o.entry_description, 10);
   if (auto v = r.String("odfi_routing", create, 9, 0)) {
     o.odfi_routing = *v;
