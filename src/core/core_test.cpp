@@ -8,6 +8,8 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "core/retry.h"
+#include "core/validation.h"
 
 namespace kontor {
 namespace {
@@ -74,9 +76,39 @@ TEST(JsonReader, RangesAndEnums) {
   EXPECT_EQ(r.Finish().fields().size(), 3u);
 }
 
+TEST(JsonReader, Ids) {
+  auto o =
+      ParseJsonObject(R"({"a": "42", "b": 7, "c": "0", "d": "4x", "e": -3, "f": "-1", "g": true})");
+  JsonReader r(*o);
+  EXPECT_EQ(r.Id("a", true), 42);
+  EXPECT_EQ(r.Id("b", true), 7);
+  for (const char* k : {"c", "d", "e", "f", "g"}) EXPECT_FALSE(r.Id(k, true)) << k;
+  EXPECT_FALSE(r.Id("missing", false));
+  EXPECT_EQ(r.Finish().fields().size(), 5u);
+  EXPECT_EQ(ParseId("9007199254740993"), 9007199254740993LL);
+  EXPECT_FALSE(ParseId(""));
+  EXPECT_FALSE(ParseId("+5"));
+  EXPECT_FALSE(ParseId("99999999999999999999"));
+}
+
+TEST(Retry, BackoffDoublesWithJitterUpToTheCap) {
+  for (int i = 0; i < 200; ++i) {
+    const int64_t first = BackoffMs(1, 1000, 60000), third = BackoffMs(3, 1000, 60000);
+    EXPECT_GE(first, 800);
+    EXPECT_LE(first, 1200);
+    EXPECT_GE(third, 3200);
+    EXPECT_LE(third, 4800);
+    const int64_t late = BackoffMs(500, 1000, 60000);  // no overflow far out
+    EXPECT_GE(late, 48000);
+    EXPECT_LE(late, 72000);
+    EXPECT_GE(BackoffMs(1, 0, 10), 1);
+  }
+}
+
 TEST(Config, FileThenEnvironment) {
   std::string path = ::testing::TempDir() + "/kontor_cfg.toml";
-  std::ofstream(path) << "listen = \"0.0.0.0:9000\"\n[http]\nthreads = 3\n[jobs]\nenabled = false\n";
+  std::ofstream(path)
+      << "listen = \"0.0.0.0:9000\"\n[http]\nthreads = 3\n[jobs]\nenabled = false\n";
   unsetenv("KONTOR_LISTEN");
   setenv("KONTOR_HTTP_THREADS", "5", 1);
   auto c = LoadConfig(path);

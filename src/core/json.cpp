@@ -1,6 +1,7 @@
 #include "core/json.h"
 
 #include "core/clock.h"
+#include "core/validation.h"
 
 namespace kontor {
 
@@ -65,6 +66,16 @@ std::optional<std::string> JsonReader::String(std::string_view key, bool require
     return std::nullopt;
   }
   return std::string(s);
+}
+
+std::optional<int64_t> JsonReader::Id(std::string_view key, bool required) {
+  const json::value* v = Lookup(key, required, "id");
+  if (!v) return std::nullopt;
+  std::optional<int64_t> id;
+  if (v->is_string()) id = ParseId(v->get_string());
+  else if (v->is_int64() && v->get_int64() > 0) id = v->get_int64();
+  if (!id) AddError(FieldName(key), "must be an id");
+  return id;
 }
 
 std::optional<int64_t> JsonReader::Int(std::string_view key, bool required, int64_t lo, int64_t hi) {

@@ -33,6 +33,8 @@ class JsonReader {
                                     size_t min_len = 0);
   std::optional<int64_t> Int(std::string_view key, bool required, int64_t lo, int64_t hi);
   std::optional<bool> Bool(std::string_view key, bool required);
+  // A record id as the API writes it ("42"); a bare positive integer is taken too.
+  std::optional<int64_t> Id(std::string_view key, bool required);
   const json::object* Object(std::string_view key, bool required);
   const json::array* Array(std::string_view key, bool required, size_t max_items = 1000);
   // One of the listed strings.

@@ -1,6 +1,7 @@
 #include "core/validation.h"
 
 #include <cctype>
+#include <charconv>
 
 namespace kontor {
 
@@ -50,6 +51,13 @@ bool IsLanguageTag(const std::string& s) {
 bool IsCountryCode(const std::string& s) {
   return s.size() == 2 && std::isupper(static_cast<unsigned char>(s[0])) &&
          std::isupper(static_cast<unsigned char>(s[1]));
+}
+
+std::optional<int64_t> ParseId(std::string_view s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
 }
 
 }  // namespace kontor

@@ -1,7 +1,10 @@
 // Checks for the shapes of contact data that several modules accept.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace kontor {
 
@@ -14,5 +17,8 @@ bool IsE164(const std::string& s);
 bool IsLanguageTag(const std::string& s);
 // ISO 3166-1 alpha-2 shape: two upper-case letters.
 bool IsCountryCode(const std::string& s);
+// A record id as the API shows it ("42": ids are opaque strings outside,
+// positive integers inside); nullopt for anything else.
+std::optional<int64_t> ParseId(std::string_view s);
 
 }  // namespace kontor

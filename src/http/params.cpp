@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/clock.h"
+#include "core/validation.h"
 
 namespace kontor::http {
 namespace {
@@ -22,8 +23,8 @@ Result<json::object> JsonBody(const Request& req) {
 }
 
 Result<int64_t> PathId(const Request& req, const std::string& name, const std::string& what) {
-  auto v = ToInt(req.PathParam(name));
-  if (!v || *v <= 0) return Status::NotFound("no " + what + " " + req.PathParam(name));
+  auto v = ParseId(req.PathParam(name));
+  if (!v) return Status::NotFound("no " + what + " " + req.PathParam(name));
   return *v;
 }
 

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/log.h"
+#include "core/retry.h"
 #include "jobs/cron.h"
 
 namespace kontor::jobs {
@@ -610,11 +611,7 @@ Status JobService::Finish(const Claimed& cl, JobContext& ctx, const Status& resu
 }
 
 int64_t JobService::Backoff(int attempt) const {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  const int shift = std::clamp(attempt - 1, 0, 30);
-  const int64_t delay = std::min(kBackoffBaseMs << shift, kBackoffCapMs);
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return static_cast<int64_t>(static_cast<double>(delay) * jitter(rng));
+  return BackoffMs(attempt, kBackoffBaseMs, kBackoffCapMs);
 }
 
 Result<std::optional<bool>> JobService::ExtendLease(

@@ -1,5 +1,6 @@
 #include "payments/api.h"
 
+#include "core/validation.h"
 #include "http/params.h"
 #include "payments/ach/json.h"
 #include "payments/ach/reader.h"
@@ -85,10 +86,9 @@ std::optional<std::string> IdempotencyHeader(const Request& req) {
 Result<std::optional<int64_t>> IdQuery(const Request& req, const char* name) {
   auto v = req.Query(name);
   if (!v) return std::optional<int64_t>();
-  char* end = nullptr;
-  long long id = std::strtoll(v->c_str(), &end, 10);
-  if (v->empty() || *end != '\0' || id <= 0) return Status::BadParameter(name, "must be an id");
-  return std::optional<int64_t>(id);
+  std::optional<int64_t> id = ParseId(*v);
+  if (!id) return Status::BadParameter(name, "must be an id");
+  return id;
 }
 
 Result<std::optional<std::string>> DateQuery(const Request& req, const char* name) {
@@ -474,14 +474,7 @@ void RegisterRoutes(http::Router& router, Services s) {
          if (!req.body.empty()) {
            ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
            JsonReader r(body);
-           if (auto v = r.String("originator_id", false, 20, 1)) {
-             char* end = nullptr;
-             long long id = std::strtoll(v->c_str(), &end, 10);
-             if (*end != '\0' || id <= 0)
-               r.AddError("originator_id", "must be an id");
-             else
-               originator = id;
-           }
+           originator = r.Id("originator_id", false);
            if (auto v = r.String("through", false, 40, 1)) {
              auto t = ParseRfc3339(*v);
              if (!t.ok())

@@ -8,6 +8,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/retry.h"
 #include "payments/ach/reader.h"
 #include "payments/ach/record.h"
 #include "payments/ach/writer.h"
@@ -92,17 +93,6 @@ struct Line {                        // one entry to write
   bool prenote = false;
   std::string trace;
 };
-
-int64_t Backoff(const DeliveryOptions& o, int64_t attempts) {
-  int64_t d = o.backoff_base_ms;
-  for (int64_t i = 1; i < attempts && d < o.backoff_max_ms; ++i) d *= 2;
-  d = std::min(d, o.backoff_max_ms);
-  // Jitter: ±20%, so files failing together do not retry in lockstep.
-  uint64_t r = 0;
-  const std::string bytes = RandomBytes(8);
-  for (unsigned char ch : bytes) r = r * 256 + ch;
-  return d * 8 / 10 + static_cast<int64_t>(r % static_cast<uint64_t>(d * 4 / 10 + 1));
-}
 
 }  // namespace
 
@@ -526,7 +516,10 @@ Status FileService::DeliverOne(int64_t file_id) {
     const int64_t attempts = f.delivery_attempts + 1;
     permanent = permanent || attempts >= options_.max_attempts;
     std::optional<int64_t> next;
-    if (!permanent) next = now + Backoff(options_, attempts);
+    if (!permanent) {
+      next = now + BackoffMs(static_cast<int>(attempts), options_.backoff_base_ms,
+                             options_.backoff_max_ms);
+    }
     LogWarn("ach file delivery failed",
             {{"file", f.name}, {"attempt", attempts}, {"error", why.message()}});
     return db_.Transact([&](store::Connection& c) -> Status {
@@ -569,15 +562,7 @@ Status FileService::DeliverOne(int64_t file_id) {
     }
     bytes = *encrypted;
   }
-  delivery::SftpProfile profile;
-  profile.host = o.sftp->host;
-  profile.port = o.sftp->port;
-  profile.username = o.sftp->username;
-  profile.private_key_pem = o.sftp->private_key;
-  profile.host_key_sha256 = o.sftp->host_key_sha256;
-  profile.upload_dir = o.sftp->upload_dir;
-  profile.inbox_dir = o.sftp->inbox_dir;
-  auto client = delivery::SftpClient::Connect(profile);
+  auto client = delivery::SftpClient::Connect(*o.sftp);
   if (!client.ok()) {
     return fail(client.status(), client.status().code() == StatusCode::kFailedPrecondition);
   }

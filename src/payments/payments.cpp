@@ -59,24 +59,6 @@ json::value IdOrNull(const std::optional<int64_t>& v) {
   return v ? json::value(std::to_string(*v)) : json::value(nullptr);
 }
 
-// An id given as "12" (the API's opaque string) or 12.
-std::optional<int64_t> ReadId(JsonReader& r, const char* key, bool required) {
-  const json::value* v = r.Raw(key);
-  if (v == nullptr || v->is_null()) {
-    if (required) r.AddError(key, "is required");
-    return std::nullopt;
-  }
-  if (v->is_int64() && v->get_int64() > 0) return v->get_int64();
-  if (v->is_string()) {
-    const auto& s = v->get_string();
-    char* end = nullptr;
-    long long id = std::strtoll(s.c_str(), &end, 10);
-    if (!s.empty() && *end == '\0' && id > 0) return id;
-  }
-  r.AddError(key, "must be an id");
-  return std::nullopt;
-}
-
 struct Input {
   std::optional<int64_t> originator_id, counterparty_id;
   std::string direction, sec_code;
@@ -90,8 +72,8 @@ struct Input {
 Result<Input> ParseInput(const json::object& body) {
   JsonReader r(body);
   Input in;
-  in.originator_id = ReadId(r, "originator_id", true);
-  in.counterparty_id = ReadId(r, "counterparty_id", true);
+  in.originator_id = r.Id("originator_id", true);
+  in.counterparty_id = r.Id("counterparty_id", true);
   in.direction = r.String("direction", true, 20, 0).value_or("");
   in.sec_code = r.String("sec_code", true, 3, 0).value_or("");
   in.prenote = r.Bool("prenote", false).value_or(false);
@@ -207,19 +189,22 @@ Status PaymentService::Transition(store::Connection& c, const audit::Actor& a, P
 }
 
 Status PaymentService::Check(store::Connection& c, const json::object& body) {
-  // A dry run: the same path as CreateIn, rolled back by the caller's
-  // transaction. Cheap enough for uploads of thousands of rows.
   audit::Actor probe = audit::Actor::System("check", clock_.NowMs());
-  Result<CreateOutcome> r =
-      CreateIn(c, probe, body, std::nullopt, std::pair<int64_t, int64_t>{-1, 0});
-  return r.status();
+  return Make(c, probe, body, std::nullopt, std::nullopt, /*dry_run=*/true).status();
 }
 
 Result<CreateOutcome> PaymentService::CreateIn(store::Connection& c, const audit::Actor& a,
                                                const json::object& body,
                                                const std::optional<std::string>& header_key,
                                                std::optional<std::pair<int64_t, int64_t>> upload) {
-  const bool dry_run = upload && upload->first < 0;
+  return Make(c, a, body, header_key, upload, /*dry_run=*/false);
+}
+
+Result<CreateOutcome> PaymentService::Make(store::Connection& c, const audit::Actor& a,
+                                           const json::object& body,
+                                           const std::optional<std::string>& header_key,
+                                           std::optional<std::pair<int64_t, int64_t>> upload,
+                                           bool dry_run) {
   ASSIGN_OR_RETURN(Input in, ParseInput(body));
   if (in.idempotency_key && header_key && *in.idempotency_key != *header_key) {
     return Status::Validation(

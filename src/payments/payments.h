@@ -118,6 +118,12 @@ class PaymentService {
   const Clock& clock() const { return clock_; }
 
  private:
+  // CreateIn's work; a dry run checks everything and writes nothing (no
+  // idempotency lookup, no prenote), for Check.
+  Result<CreateOutcome> Make(store::Connection& c, const audit::Actor& a, const json::object& body,
+                             const std::optional<std::string>& header_key,
+                             std::optional<std::pair<int64_t, int64_t>> upload, bool dry_run);
+
   store::Database& db_;
   const Clock& clock_;
   Registry& registry_;

@@ -46,9 +46,15 @@ Originator RowToOriginator(const store::Row& r) {
   o.allowed_sec_codes = ParseStringArray(r.Str(14));
   if (!r.IsNull(15)) o.offset = OffsetAccount{r.Str(15), r.Str(16), r.Str(17)};
   if (!r.IsNull(18)) {
-    o.sftp = SftpSettings{
-        r.Str(18), static_cast<int>(r.Int(19)), r.Str(20), r.Str(21), r.Str(22), r.Str(23),
-        r.Str(24)};
+    delivery::SftpProfile s;
+    s.host = r.Str(18);
+    s.port = static_cast<int>(r.Int(19));
+    s.username = r.Str(20);
+    s.private_key_pem = r.Str(21);
+    s.host_key_sha256 = r.Str(22);
+    s.upload_dir = r.Str(23);
+    s.inbox_dir = r.Str(24);
+    o.sftp = std::move(s);
   }
   o.pgp_public_key = r.OptStr(25);
   o.pgp_fingerprint = r.OptStr(26);
@@ -198,7 +204,7 @@ json::object OriginatorToJson(const Originator& o) {
                                {"host_key_sha256", o.sftp->host_key_sha256},
                                {"upload_dir", o.sftp->upload_dir},
                                {"inbox_dir", o.sftp->inbox_dir},
-                               {"has_private_key", !o.sftp->private_key.empty()}};
+                               {"has_private_key", !o.sftp->private_key_pem.empty()}};
   }
   return out;
 }
@@ -325,15 +331,17 @@ Status Registry::ApplyOriginator(const json::object& body, bool create, Originat
       o.sftp.reset();
     } else if (const json::object* s = r.Object("sftp", false)) {
       JsonReader sr(*s, "sftp.");
-      SftpSettings cur = o.sftp.value_or(SftpSettings{});
+      delivery::SftpProfile cur;
+      cur.upload_dir = ".";
+      if (o.sftp) cur = *o.sftp;
       const bool fresh = !o.sftp.has_value();
       if (auto v = sr.String("host", fresh, 253, 1)) cur.host = *v;
       if (auto v = sr.Int("port", false, 1, 65535)) cur.port = static_cast<int>(*v);
       if (auto v = sr.String("username", fresh, 64, 1)) cur.username = *v;
       if (auto v = sr.String("private_key", fresh, 16384, 1)) {
-        cur.private_key = *v;
-        if (cur.private_key.find("-----BEGIN ") == std::string::npos ||
-            cur.private_key.find("PRIVATE KEY-----") == std::string::npos) {
+        cur.private_key_pem = *v;
+        if (cur.private_key_pem.find("-----BEGIN ") == std::string::npos ||
+            cur.private_key_pem.find("PRIVATE KEY-----") == std::string::npos) {
           sr.AddError("private_key", "must be a PEM or OpenSSH private key without passphrase");
         }
       }
@@ -399,7 +407,7 @@ Status Registry::StoreOriginator(store::Connection& c, Originator& o, bool creat
                      o.sftp ? store::Value(o.sftp->host) : store::Value(),
                      o.sftp ? store::Value(o.sftp->port) : store::Value(),
                      o.sftp ? store::Value(o.sftp->username) : store::Value(),
-                     o.sftp ? store::Value(o.sftp->private_key) : store::Value(),
+                     o.sftp ? store::Value(o.sftp->private_key_pem) : store::Value(),
                      o.sftp ? store::Value(o.sftp->host_key_sha256) : store::Value(),
                      o.sftp ? store::Value(o.sftp->upload_dir) : store::Value(),
                      o.sftp ? store::Value(o.sftp->inbox_dir) : store::Value(),
@@ -686,20 +694,13 @@ Status Registry::ApplyTemplate(store::Connection& c, const json::object& body, b
   JsonReader r(body);
   if (auto v = r.String("name", create, 100, 1)) t.name = *v;
   auto id_field = [&](const char* key, int64_t& target, const char* table, const char* what) {
-    if (auto v = r.String(key, create, 20, 1)) {
-      char* end = nullptr;
-      long long id = std::strtoll(v->c_str(), &end, 10);
-      if (*end != '\0' || id <= 0) {
-        r.AddError(key, std::string("must be the id of ") + what);
-        return;
-      }
-      auto row = c.QueryRow(std::string("SELECT 1 FROM ") + table + " WHERE id = ?",
-                            {static_cast<int64_t>(id)});
+    if (auto id = r.Id(key, create)) {
+      auto row = c.QueryRow(std::string("SELECT 1 FROM ") + table + " WHERE id = ?", {*id});
       if (!row.ok() || !*row) {
-        r.AddError(key, std::string("no ") + what + " " + *v);
+        r.AddError(key, std::string("no ") + what + " " + std::to_string(*id));
         return;
       }
-      target = id;
+      target = *id;
     }
   };
   id_field("originator_id", t.originator_id, "payment_originators", "originator");

@@ -15,20 +15,11 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/status.h"
+#include "payments/delivery/sftp.h"
 #include "payments/schedule.h"
 #include "store/database.h"
 
 namespace kontor::payments {
-
-struct SftpSettings {
-  std::string host;
-  int port = 22;
-  std::string username;
-  std::string private_key;  // write-only through the API
-  std::string host_key_sha256;
-  std::string upload_dir = ".";
-  std::string inbox_dir;  // empty: returns are not fetched
-};
 
 struct OffsetAccount {
   std::string routing_number;
@@ -46,7 +37,9 @@ struct Originator {
   bool allow_same_day_split = false;
   std::vector<std::string> allowed_sec_codes;
   std::optional<OffsetAccount> offset;
-  std::optional<SftpSettings> sftp;
+  // The bank's SFTP server; the private key is write-only through the API and
+  // an empty inbox_dir means returns are not fetched.
+  std::optional<delivery::SftpProfile> sftp;
   std::optional<std::string> pgp_public_key, pgp_fingerprint;
   std::string status = "active";
   int64_t version = 1, created_at = 0, updated_at = 0;

@@ -201,15 +201,7 @@ Result<int> ReturnService::FetchAll(const audit::Actor& a) {
   int processed = 0;
   for (const auto& r : res.rows) {
     ASSIGN_OR_RETURN(Originator o, registry_.GetOriginator(r.Int(0)));
-    delivery::SftpProfile profile;
-    profile.host = o.sftp->host;
-    profile.port = o.sftp->port;
-    profile.username = o.sftp->username;
-    profile.private_key_pem = o.sftp->private_key;
-    profile.host_key_sha256 = o.sftp->host_key_sha256;
-    profile.upload_dir = o.sftp->upload_dir;
-    profile.inbox_dir = o.sftp->inbox_dir;
-    auto client = delivery::SftpClient::Connect(profile);
+    auto client = delivery::SftpClient::Connect(*o.sftp);
     if (!client.ok()) {
       LogWarn("return inbox unreachable",
               {{"originator", o.id}, {"error", client.status().message()}});

@@ -1,10 +1,10 @@
 #include "webhooks/outbox.h"
 
 #include <algorithm>
-#include <random>
 
 #include "audit/audit.h"
 #include "core/log.h"
+#include "core/retry.h"
 #include "webhooks/events.h"
 #include "webhooks/signing.h"
 
@@ -164,13 +164,7 @@ Result<int> Outbox::FanOut(int max_changes) {
 }
 
 int64_t Outbox::Backoff(int attempt) const {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  const int shift = std::clamp(attempt - 1, 0, 30);
-  int64_t delay = options_.backoff_base_ms;
-  for (int i = 0; i < shift && delay < options_.backoff_max_ms; ++i) delay *= 2;
-  delay = std::min(delay, options_.backoff_max_ms);
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(delay) * jitter(rng)));
+  return BackoffMs(attempt, options_.backoff_base_ms, options_.backoff_max_ms);
 }
 
 Result<std::optional<Outbox::Claimed>> Outbox::Claim() {
