@@ -5,6 +5,7 @@
 #include "clients/changes.h"
 #include "clients/customers.h"
 #include "clients/segment.h"
+#include "clients/segment_count.h"
 #include "core/clock.h"
 
 namespace kontor::clients {
@@ -212,17 +213,9 @@ Status ListService::RemoveMember(const audit::Actor& actor, const std::string& k
 }
 
 Result<int64_t> ListService::CountMembers(const std::string& key, int64_t now_ms) {
-  int64_t count = 0;
-  RETURN_IF_ERROR(db_.WithConnection([&](store::Connection& c) -> Status {
-    DbSegmentResolver resolver(c);
-    ASSIGN_OR_RETURN(CompiledSegment s,
-                     CompileSegment(json::value(json::object{{"member_of", key}}), c.dialect(),
-                                    now_ms, resolver));
-    ASSIGN_OR_RETURN(SegmentPreview p, PreviewSegment(c, s, 0));
-    count = p.count;
-    return Status::Ok();
-  }));
-  return count;
+  ASSIGN_OR_RETURN(SegmentCount counted,
+                   CountSegment(db_, json::value(json::object{{"member_of", key}}), now_ms));
+  return counted.count;
 }
 
 Result<std::vector<DistributionList>> ListService::ListsOf(const std::string& customer,

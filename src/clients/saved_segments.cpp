@@ -1,6 +1,7 @@
 #include "clients/saved_segments.h"
 
 #include "clients/changes.h"
+#include "clients/segment_count.h"
 #include "core/clock.h"
 
 namespace kontor::clients {
@@ -20,21 +21,6 @@ SavedSegment RowToSegment(const store::Row& r) {
   s.created_at = r.Int(5);
   s.updated_at = r.Int(6);
   return s;
-}
-
-Result<SegmentService::Preview> RunPreview(store::Connection& c, const json::value& rule, int64_t now_ms,
-                                           int sample, const std::string& self_key) {
-  DbSegmentResolver resolver(c);
-  ASSIGN_OR_RETURN(CompiledSegment compiled,
-                   CompileSegment(rule, c.dialect(), now_ms, resolver, "rule", self_key));
-  ASSIGN_OR_RETURN(SegmentPreview p, PreviewSegment(c, compiled, sample));
-  SegmentService::Preview out;
-  out.count = p.count;
-  for (int64_t id : p.sample_ids) {
-    ASSIGN_OR_RETURN(auto row, c.QueryRow("SELECT external_id FROM customers WHERE id = ?", {id}));
-    if (row) out.sample.push_back(row->Str(0));
-  }
-  return out;
 }
 
 }  // namespace
@@ -103,11 +89,19 @@ Result<std::vector<SavedSegment>> SegmentService::ListAll() {
 }
 
 Result<SegmentService::Preview> SegmentService::PreviewRule(const json::value& rule, int64_t now_ms, int sample) {
-  Result<Preview> out = Status::Internal("unset");
-  RETURN_IF_ERROR(db_.WithConnection([&](store::Connection& c) -> Status {
-    out = RunPreview(c, rule, now_ms, sample, "");
-    return out.status();
+  ASSIGN_OR_RETURN(SegmentCount counted, CountSegment(db_, rule, now_ms, sample));
+  Preview out;
+  out.count = counted.count;
+  if (counted.sample_ids.empty()) return out;
+  std::unordered_map<int64_t, std::string> external;
+  RETURN_IF_ERROR(db_.WithConnection([&](store::Connection& c) {
+    store::Params ids(counted.sample_ids.begin(), counted.sample_ids.end());
+    return store::SelectIn(c, "SELECT id, external_id FROM customers WHERE id IN ({in})", ids,
+                           [&](const store::Row& r) { external[r.Int(0)] = r.Str(1); });
   }));
+  for (int64_t id : counted.sample_ids) {
+    if (auto it = external.find(id); it != external.end()) out.sample.push_back(it->second);
+  }
   return out;
 }
 

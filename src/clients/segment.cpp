@@ -81,6 +81,8 @@ constexpr std::array<OpSpec, 15> kOps = {{
     {"before_last", Op::kBeforeLast},
 }};
 
+constexpr std::string_view kInSetPrefix = "(kontor_in_set(c.id, ";
+
 constexpr size_t kMaxAttributeSegments = 16;
 constexpr size_t kMaxAttributeSegmentLength = 64;
 // More errors than this only bury the first ones.
@@ -220,8 +222,11 @@ bool FiniteNumber(const json::value& v) {
 
 class Compiler {
  public:
-  Compiler(Dialect dialect, int64_t now_ms, SegmentResolver& resolver)
-      : pg_(dialect == Dialect::kPostgres), now_ms_(now_ms), resolver_(resolver) {}
+  Compiler(Dialect dialect, int64_t now_ms, SegmentResolver& resolver, bool id_sets)
+      : pg_(dialect == Dialect::kPostgres),
+        id_sets_(id_sets),
+        now_ms_(now_ms),
+        resolver_(resolver) {}
 
   // Appends the condition for `v` to sql_. Problems with the rule are
   // collected in errors_; the returned Status reports only resolver failures,
@@ -232,6 +237,7 @@ class Compiler {
 
   std::string sql_;
   store::Params params_;
+  std::vector<CompiledSegment::Set> sets_;
   std::vector<FieldError> errors_;
 
  private:
@@ -268,13 +274,26 @@ class Compiler {
   }
   void StringSet(const json::array& values);
   void SubscriptionExists(const std::string& status, const json::array* codes);
+  // A condition on the customers in a set read from `table` (aliased
+  // `alias`) through its index: `where()` appends the WHERE condition.
+  // Either `c.id IN (SELECT ...)` or, with id sets, a probe into
+  // CompiledSegment::sets.
+  template <class F>
+  void SetCondition(std::string_view table, std::string_view alias, F&& where);
   void AttrType(const Target& t);
-  void AttrTypeIs(const Target& t, json::kind k);
+  // A typed comparison: TypedBegin, the comparison of AttrText or
+  // AttrNumber, TypedEnd. The result is false, never NULL, when the
+  // attribute is missing or of another JSON type (`k`). On SQLite the
+  // kontor_json_* readers return NULL for other types, so one read of the
+  // document serves both the type check and the value.
+  void TypedBegin(const Target& t, json::kind k);
+  void TypedEnd();
   void AttrText(const Target& t);
   void AttrNumber(const Target& t);
   void NumberParam(const json::value& v);
 
   const bool pg_;
+  const bool id_sets_;
   const int64_t now_ms_;
   SegmentResolver& resolver_;
   int nodes_ = 0;
@@ -411,8 +430,9 @@ Status Compiler::Group(const json::value& arg, const std::string& at, int depth,
                      std::exchange(params_, std::move(outer_params))});
     RETURN_IF_ERROR(st);
   }
-  std::stable_partition(parts.begin(), parts.end(),
-                        [](const Part& p) { return p.sql.starts_with("(c.id IN ("); });
+  std::stable_partition(parts.begin(), parts.end(), [](const Part& p) {
+    return p.sql.starts_with("(c.id IN (") || p.sql.starts_with(kInSetPrefix);
+  });
   sql_ += "(";
   for (size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) sql_ += all ? " AND " : " OR ";
@@ -607,7 +627,7 @@ void Compiler::AttrType(const Target& t) {
     sql_ += "), '')";
     return;
   }
-  sql_ += "COALESCE(json_type(c.attributes, ?), '')";
+  sql_ += "COALESCE(kontor_json_type(c.attributes, ?), '')";
   params_.emplace_back(t.path);
 }
 
@@ -620,18 +640,22 @@ void Compiler::PgAttrPath(const Target& t, bool as_text) {
   sql_ += ")";
 }
 
-void Compiler::AttrTypeIs(const Target& t, json::kind k) {
-  AttrType(t);
-  if (k == json::kind::string) {
-    sql_ += pg_ ? " = 'string'" : " = 'text'";
-  } else {
-    sql_ += pg_ ? " = 'number'" : " IN ('integer', 'real')";
+void Compiler::TypedBegin(const Target& t, json::kind k) {
+  if (!pg_) {
+    sql_ += "IFNULL((";
+    return;
   }
+  sql_ += "(";
+  AttrType(t);
+  sql_ += k == json::kind::string ? " = 'string'" : " = 'number'";
+  sql_ += " AND ";
 }
+
+void Compiler::TypedEnd() { sql_ += pg_ ? ")" : "), 0)"; }
 
 void Compiler::AttrText(const Target& t) {
   if (pg_) return PgAttrPath(t, true);
-  sql_ += "json_extract(c.attributes, ?)";
+  sql_ += "kontor_json_text(c.attributes, ?)";
   params_.emplace_back(t.path);
 }
 
@@ -640,7 +664,7 @@ void Compiler::AttrText(const Target& t) {
 // number (PostgreSQL does not promise to evaluate the type check first).
 void Compiler::AttrNumber(const Target& t) {
   if (pg_) return PgAttrPath(t, false);
-  sql_ += "json_extract(c.attributes, ?)";
+  sql_ += "kontor_json_number(c.attributes, ?)";
   params_.emplace_back(t.path);
 }
 
@@ -689,22 +713,20 @@ void Compiler::Attribute(const Target& t, Op op, const json::value* v, const std
         return;
       }
     }
-    sql_ += "(";
     if (numbers) {
-      AttrTypeIs(t, json::kind::double_);
-      sql_ += " AND ";
+      TypedBegin(t, json::kind::double_);
       AttrNumber(t);
       sql_ += pg_ ? " IN (SELECT jsonb_array_elements(CAST(? AS jsonb)))"
                   : " IN (SELECT value FROM json_each(?))";
       params_.emplace_back(json::serialize(*a));
     } else {
-      AttrTypeIs(t, json::kind::string);
-      sql_ += " AND LOWER(";
+      TypedBegin(t, json::kind::string);
+      sql_ += "LOWER(";
       AttrText(t);
       sql_ += ") IN ";
       StringSet(*a);
     }
-    sql_ += ")";
+    TypedEnd();
     return;
   }
 
@@ -737,13 +759,11 @@ void Compiler::Attribute(const Target& t, Op op, const json::value* v, const std
       Fail(at, "must be a finite number");
       return;
     }
-    sql_ += "(";
-    AttrTypeIs(t, json::kind::double_);
-    sql_ += " AND ";
+    TypedBegin(t, json::kind::double_);
     AttrNumber(t);
     sql_ += op == Op::kEq ? " = " : OrderSql(op);
     NumberParam(*v);
-    sql_ += ")";
+    TypedEnd();
     return;
   }
   if (!v->is_string()) {
@@ -752,29 +772,27 @@ void Compiler::Attribute(const Target& t, Op op, const json::value* v, const std
   }
   std::optional<std::string> s = String(*v, at);
   if (!s) return;
-  sql_ += "(";
-  AttrTypeIs(t, json::kind::string);
+  TypedBegin(t, json::kind::string);
   if (IsOrder(op)) {
     // Byte order on both: SQLite's BINARY collation, PostgreSQL's "C".
-    sql_ += " AND ";
     AttrText(t);
     if (pg_) sql_ += " COLLATE \"C\"";
     sql_ += OrderSql(op);
     Text(*s);
-    sql_ += ")";
-    return;
-  }
-  sql_ += " AND LOWER(";
-  AttrText(t);
-  if (op == Op::kEq) {
-    sql_ += ") = LOWER(";
-    Text(*s);
-    sql_ += "))";
   } else {
-    sql_ += ") LIKE LOWER(";
-    Text(LikePattern(*s, op));
-    sql_ += ") ESCAPE '!')";
+    sql_ += "LOWER(";
+    AttrText(t);
+    if (op == Op::kEq) {
+      sql_ += ") = LOWER(";
+      Text(*s);
+      sql_ += ")";
+    } else {
+      sql_ += ") LIKE LOWER(";
+      Text(LikePattern(*s, op));
+      sql_ += ") ESCAPE '!'";
+    }
   }
+  TypedEnd();
 }
 
 // Set conditions are non-correlated `c.id IN (SELECT customer_id ...)`: the
@@ -783,16 +801,37 @@ void Compiler::Attribute(const Target& t, Op op, const json::value* v, const std
 // million customers is several times faster. customer_id is never NULL, so
 // IN stays two-valued under `not`.
 void Compiler::SubscriptionExists(const std::string& status, const json::array* codes) {
-  sql_ += "(c.id IN (SELECT s.customer_id FROM subscriptions s WHERE s.status = ";
-  Text(status);
-  if (codes) {
-    sql_ += pg_ ? " AND s.product_id IN (SELECT p.id FROM products p WHERE p.code IN "
-                  "(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))"
-                : " AND s.product_id IN (SELECT p.id FROM products p WHERE p.code IN (SELECT value "
-                  "FROM json_each(?)))";
-    params_.emplace_back(json::serialize(*codes));
+  SetCondition("subscriptions", "s", [&] {
+    sql_ += "s.status = ";
+    Text(status);
+    if (codes) {
+      sql_ += pg_ ? " AND s.product_id IN (SELECT p.id FROM products p WHERE p.code IN "
+                    "(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))"
+                  : " AND s.product_id IN (SELECT p.id FROM products p WHERE p.code IN (SELECT "
+                    "value FROM json_each(?)))";
+      params_.emplace_back(json::serialize(*codes));
+    }
+  });
+}
+
+template <class F>
+void Compiler::SetCondition(std::string_view table, std::string_view alias, F&& where) {
+  std::string outer_sql = std::exchange(sql_, {});
+  store::Params outer_params = std::exchange(params_, {});
+  where();
+  std::string select = "SELECT " + std::string(alias) + ".customer_id FROM " + std::string(table) +
+                       " " + std::string(alias) + " WHERE " +
+                       std::exchange(sql_, std::move(outer_sql));
+  store::Params params = std::exchange(params_, std::move(outer_params));
+  if (!id_sets_) {
+    sql_ += "(c.id IN (" + select + "))";
+    for (auto& v : params) params_.push_back(std::move(v));
+    return;
   }
-  sql_ += "))";
+  select += " AND " + std::string(alias) + ".customer_id BETWEEN ? AND ?";
+  sql_ += std::string(kInSetPrefix) + "?))";
+  params_.emplace_back(static_cast<int64_t>(sets_.size()));
+  sets_.push_back({std::move(select), std::move(params)});
 }
 
 void Compiler::HasSubscription(const json::value& arg, const std::string& at) {
@@ -848,8 +887,10 @@ Status Compiler::MemberOf(const json::value& arg, const std::string& at, int dep
     return Status::Ok();
   }
   if (list->kind == "static") {
-    sql_ += "(c.id IN (SELECT m.customer_id FROM list_members m WHERE m.list_id = ?))";
-    params_.emplace_back(list->id);
+    SetCondition("list_members", "m", [&] {
+      sql_ += "m.list_id = ?";
+      params_.emplace_back(list->id);
+    });
   } else if (list->kind == "products") {
     if (list->product_codes.empty()) {
       sql_ += "(1 = 0)";
@@ -911,9 +952,10 @@ void Compiler::Tag(const json::value& arg, const std::string& at) {
     Fail(at, "must not be empty");
     return;
   }
-  sql_ += "(c.id IN (SELECT t.customer_id FROM customer_tags t WHERE t.tag = ";
-  Text(*tag);
-  sql_ += "))";
+  SetCondition("customer_tags", "t", [&] {
+    sql_ += "t.tag = ";
+    Text(*tag);
+  });
 }
 
 void Compiler::Consent(const json::value& arg, const std::string& at) {
@@ -923,9 +965,11 @@ void Compiler::Consent(const json::value& arg, const std::string& at) {
     Fail(at, "must be email, sms or push");
     return;
   }
-  sql_ += "(c.id IN (SELECT k.customer_id FROM consents k WHERE k.channel = ";
-  Text(*channel);
-  sql_ += " AND k.status = 'granted'))";
+  SetCondition("consents", "k", [&] {
+    sql_ += "k.channel = ";
+    Text(*channel);
+    sql_ += " AND k.status = 'granted'";
+  });
 }
 
 }  // namespace
@@ -956,14 +1000,15 @@ Result<SegmentResolver::ListInfo> DbSegmentResolver::List(const std::string& key
 Result<CompiledSegment> CompileSegment(const json::value& rule, store::Dialect dialect,
                                        int64_t now_ms, SegmentResolver& resolver,
                                        const std::string& path_prefix,
-                                       const std::string& self_key) {
-  Compiler compiler(dialect, now_ms, resolver);
+                                       const std::string& self_key, bool id_sets) {
+  Compiler compiler(dialect, now_ms, resolver, id_sets && dialect == Dialect::kSqlite);
   if (!self_key.empty()) compiler.PushSegment(self_key);
   RETURN_IF_ERROR(compiler.Rule(rule, path_prefix, 1));
   if (!compiler.errors_.empty()) {
     return Status::Validation(std::move(compiler.errors_), "invalid segment rule");
   }
-  return CompiledSegment{std::move(compiler.sql_), std::move(compiler.params_)};
+  return CompiledSegment{std::move(compiler.sql_), std::move(compiler.params_),
+                         std::move(compiler.sets_)};
 }
 
 Result<SegmentPreview> PreviewSegment(store::Connection& c, const CompiledSegment& s, int sample) {

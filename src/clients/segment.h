@@ -47,6 +47,14 @@ inline constexpr size_t kMaxRuleStringLength = 1000;
 struct CompiledSegment {
   std::string where;     // a boolean SQL expression over the customers table aliased `c`
   store::Params params;  // for its `?` placeholders, in order
+  // Only when compiled with id sets (SQLite): the sets `where` probes with
+  // kontor_in_set(c.id, i). Each query selects customer ids and ends with
+  // `BETWEEN ? AND ?` for an id range, bound after `params`.
+  struct Set {
+    std::string sql;
+    store::Params params;
+  };
+  std::vector<Set> sets;
 };
 
 // Where the compiler looks up saved segments and lists referenced by key.
@@ -86,10 +94,13 @@ class DbSegmentResolver : public SegmentResolver {
 // resolver failures other than kNotFound (database errors) pass through.
 // `self_key` names the segment the rule is about to be saved as, so that a
 // reference back to it counts as a cycle before the stale stored rule is read.
+// `id_sets` (SQLite only; ignored on PostgreSQL) compiles set conditions to
+// probes into CompiledSegment::sets, which the caller reads into store::IdSet
+// and puts in scope (see CountSegment).
 Result<CompiledSegment> CompileSegment(const json::value& rule, store::Dialect dialect,
                                        int64_t now_ms, SegmentResolver& resolver,
                                        const std::string& path_prefix = "rule",
-                                       const std::string& self_key = "");
+                                       const std::string& self_key = "", bool id_sets = false);
 
 // Convenience used by the API: count and a sample of matching customers (not
 // erased), the sample being the lowest ids; `sample` is clamped to [0, 1000].

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "clients/segment_count.h"
 #include "store/test_db.h"
 
 namespace kontor::clients {
@@ -245,6 +246,18 @@ class SegmentTest : public ::testing::TestWithParam<Dialect> {
       return Status::Ok();
     });
     if (!st.ok()) return st;
+    // The fast count (id sets, ranges on three connections at once) agrees.
+    json::parse_options options;
+    options.max_depth = 64;
+    CountOptions three{.workers = 3, .min_ids_per_worker = 1};
+    Result<SegmentCount> counted =
+        CountSegment(db(), json::parse(rule, {}, options), kNow, 1000, self_key, three);
+    if (!counted.ok()) return counted.status();
+    Ids fast;
+    for (int64_t id : counted->sample_ids) fast.insert(ext_.at(id));
+    EXPECT_EQ(counted->count, static_cast<int64_t>(out.size())) << rule;
+    EXPECT_EQ(fast, out) << rule;
+    EXPECT_TRUE(std::is_sorted(counted->sample_ids.begin(), counted->sample_ids.end())) << rule;
     return out;
   }
 
@@ -740,6 +753,15 @@ TEST_P(SegmentTest, HundredThousandCustomers) {
   ASSERT_TRUE(st.ok()) << st.ToString();
   // None of the seeded customers qualifies (c01 and c05 score low, c03's GOLD is cancelled).
   EXPECT_EQ(p.count, expected);
+  for (int workers : {1, 2, 4}) {
+    Result<SegmentCount> counted = CountSegment(db(), json::parse(R"({"all":[
+        {"attribute":"score","op":"gte","value":50},
+        {"has_subscription":{"products":["GOLD"]}},
+        {"consent":"email"}]})"), kNow, 3, "", {.workers = workers, .min_ids_per_worker = 1000});
+    ASSERT_TRUE(counted.ok()) << counted.status().ToString();
+    EXPECT_EQ(counted->count, expected) << workers << " workers";
+    EXPECT_EQ(counted->sample_ids, p.sample_ids) << workers << " workers";
+  }
   ASSERT_EQ(p.sample_ids.size(), 3u);
   const auto done = std::chrono::steady_clock::now();
   auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };

@@ -48,6 +48,13 @@ Result<std::optional<Row>> Connection::QueryRow(std::string_view sql, const Para
   return std::optional<Row>(std::move(r.rows.front()));
 }
 
+Status Connection::ForEachInt(std::string_view sql, const Params& params,
+                              const std::function<void(int64_t)>& fn) {
+  ASSIGN_OR_RETURN(QueryResult r, Execute(sql, params));
+  for (const Row& row : r.rows) fn(row.Int(0));
+  return Status::Ok();
+}
+
 Status InsertMany(Connection& c, std::string_view head, size_t columns, Params values,
                   std::string_view tail, const std::function<void(const Row&)>& on_row) {
   if (columns == 0 || values.size() % columns != 0)
@@ -137,10 +144,12 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url,
   return Status::Validation({{"db", "must start with sqlite: or postgres://"}});
 }
 
-Result<std::unique_ptr<Connection>> Database::Acquire() {
+Result<std::unique_ptr<Connection>> Database::Acquire(bool wait) {
   {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !idle_.empty() || open_ < pool_size_; });
+    auto ready = [&] { return !idle_.empty() || open_ < pool_size_; };
+    if (!wait && !ready()) return std::unique_ptr<Connection>();
+    cv_.wait(lock, ready);
     if (!idle_.empty()) {
       auto c = std::move(idle_.back());
       idle_.pop_back();
@@ -169,6 +178,15 @@ void Database::Release(std::unique_ptr<Connection> c) {
 
 Status Database::WithConnection(const std::function<Status(Connection&)>& fn) {
   ASSIGN_OR_RETURN(auto conn, Acquire());
+  Status st = fn(*conn);
+  Release(std::move(conn));
+  return st;
+}
+
+std::optional<Status> Database::TryWithConnection(
+    const std::function<Status(Connection&)>& fn) {
+  ASSIGN_OR_RETURN(auto conn, Acquire(false));
+  if (!conn) return std::nullopt;
   Status st = fn(*conn);
   Release(std::move(conn));
   return st;

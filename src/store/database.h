@@ -78,10 +78,20 @@ class Connection {
   virtual Status ExecuteScript(std::string_view sql) = 0;
   // REQUIRES: not inside a transaction.
   virtual Status Begin() = 0;
+  // A read-only transaction: several statements see one consistent state,
+  // and writers are not held up. Ends with Commit or Rollback.
+  // REQUIRES: not inside a transaction.
+  virtual Status BeginRead() = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
   // False once the connection is known broken; the pool then drops it.
   virtual bool Healthy() const { return true; }
+
+  // Runs a query whose first column is an integer and hands each value to
+  // `fn` as it is read (NULL as 0), without building rows: for reading
+  // millions of ids.
+  virtual Status ForEachInt(std::string_view sql, const Params& params,
+                            const std::function<void(int64_t)>& fn);
 
   // Convenience: the first row, or nullopt.
   Result<std::optional<Row>> QueryRow(std::string_view sql, const Params& params = {});
@@ -116,6 +126,8 @@ class Database {
                                                 const DatabaseOptions& options);
 
   virtual Dialect dialect() const = 0;
+  // The most connections open at once.
+  int pool_size() const { return pool_size_; }
 
   // Runs `fn` in one transaction: commits when it returns OK, rolls back
   // otherwise. Retries the whole function when the database reports a
@@ -123,6 +135,11 @@ class Database {
   Status Transact(const std::function<Status(Connection&)>& fn);
   // Runs `fn` on a pooled connection in autocommit mode.
   Status WithConnection(const std::function<Status(Connection&)>& fn);
+  // Like WithConnection when a connection is free now (idle, or the pool is
+  // not full); nullopt, without running `fn`, when it would have to wait. For
+  // work that may fan out while holding a connection: waiting for a second one
+  // could deadlock when every holder waits the same way.
+  std::optional<Status> TryWithConnection(const std::function<Status(Connection&)>& fn);
   // One autocommit statement.
   Result<QueryResult> Execute(std::string_view sql, const Params& params = {});
   Result<std::optional<Row>> QueryRow(std::string_view sql, const Params& params = {});
@@ -132,7 +149,8 @@ class Database {
   virtual Result<std::unique_ptr<Connection>> Connect() = 0;
 
  private:
-  Result<std::unique_ptr<Connection>> Acquire();
+  // nullptr without waiting when !wait and no connection is free.
+  Result<std::unique_ptr<Connection>> Acquire(bool wait = true);
   void Release(std::unique_ptr<Connection> c);
 
   const int pool_size_;

@@ -120,6 +120,9 @@ class PgConnection : public Connection {
   }
 
   Status Begin() override { return ExecuteScript("BEGIN"); }
+  Status BeginRead() override {
+    return ExecuteScript("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  }
   Status Commit() override { return ExecuteScript("COMMIT"); }
   Status Rollback() override { return ExecuteScript("ROLLBACK"); }
 

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "store/sqlite_functions.h"
+
 namespace kontor::store {
 namespace {
 
@@ -33,6 +35,76 @@ class SqliteConnection : public Connection {
   Dialect dialect() const override { return Dialect::kSqlite; }
 
   Result<QueryResult> Execute(std::string_view sql, const Params& params) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Bind(sql, params));
+    QueryResult out;
+    const int cols = sqlite3_column_count(stmt);
+    RETURN_IF_ERROR(Step(stmt, [&] {
+      std::vector<std::optional<std::string>> cells(cols);
+      for (int c = 0; c < cols; ++c) {
+        int type = sqlite3_column_type(stmt, c);
+        if (type == SQLITE_NULL) continue;
+        const char* p = reinterpret_cast<const char*>(
+            type == SQLITE_BLOB ? sqlite3_column_blob(stmt, c) : sqlite3_column_text(stmt, c));
+        cells[c] = std::string(p ? p : "", sqlite3_column_bytes(stmt, c));
+      }
+      out.rows.emplace_back(std::move(cells));
+    }));
+    out.affected = sqlite3_changes64(db_);
+    return out;
+  }
+
+  Status ForEachInt(std::string_view sql, const Params& params,
+                    const std::function<void(int64_t)>& fn) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Bind(sql, params));
+    return Step(stmt, [&] { fn(sqlite3_column_int64(stmt, 0)); });
+  }
+
+  Status ExecuteScript(std::string_view sql) override {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      return Status::Internal("script: " + msg);
+    }
+    return Status::Ok();
+  }
+
+  // Writers of this process queue on a mutex before taking SQLite's lock:
+  // SQLite's own busy handler sleeps and polls, which under contention costs
+  // throughput and tail latency. Other processes still meet the busy timeout.
+  Status Begin() override {
+    write_mu_->lock();
+    holding_ = true;
+    Status st = Simple("BEGIN IMMEDIATE");
+    if (!st.ok()) ReleaseWriteLock();
+    return st;
+  }
+  // A deferred BEGIN reads from one snapshot from its first read on and
+  // takes no write lock.
+  Status BeginRead() override { return Simple("BEGIN DEFERRED"); }
+  Status Commit() override {
+    Status st = Simple("COMMIT");
+    if (st.ok()) ReleaseWriteLock();
+    return st;  // on failure the caller rolls back, which releases
+  }
+  Status Rollback() override {
+    Status st = sqlite3_get_autocommit(db_) ? Status::Ok()  // SQLite already rolled back
+                                            : Simple("ROLLBACK");
+    ReleaseWriteLock();
+    return st;
+  }
+
+ private:
+  void ReleaseWriteLock() {
+    if (holding_) {
+      holding_ = false;
+      write_mu_->unlock();
+    }
+  }
+
+  // The cached statement for `sql` with `params` bound.
+  Result<sqlite3_stmt*> Bind(std::string_view sql, const Params& params) {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
     sqlite3_reset(stmt);
     // Every parameter is bound on every run, so no stale binding can be read
@@ -59,8 +131,13 @@ class SqliteConnection : public Connection {
       }
       if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
     }
-    QueryResult out;
-    const int cols = sqlite3_column_count(stmt);
+    return stmt;
+  }
+
+  // Steps a bound statement to the end, calling `on_row` for each row, and
+  // resets it whatever happens.
+  template <class F>
+  Status Step(sqlite3_stmt* stmt, F&& on_row) {
     for (;;) {
       int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
@@ -69,60 +146,10 @@ class SqliteConnection : public Connection {
         sqlite3_reset(stmt);
         return st;
       }
-      std::vector<std::optional<std::string>> cells(cols);
-      for (int c = 0; c < cols; ++c) {
-        int type = sqlite3_column_type(stmt, c);
-        if (type == SQLITE_NULL) continue;
-        const char* p = reinterpret_cast<const char*>(
-            type == SQLITE_BLOB ? sqlite3_column_blob(stmt, c) : sqlite3_column_text(stmt, c));
-        cells[c] = std::string(p ? p : "", sqlite3_column_bytes(stmt, c));
-      }
-      out.rows.emplace_back(std::move(cells));
+      on_row();
     }
-    out.affected = sqlite3_changes64(db_);
     sqlite3_reset(stmt);
-    return out;
-  }
-
-  Status ExecuteScript(std::string_view sql) override {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
-    if (rc != SQLITE_OK) {
-      std::string msg = err ? err : sqlite3_errstr(rc);
-      sqlite3_free(err);
-      return Status::Internal("script: " + msg);
-    }
     return Status::Ok();
-  }
-
-  // Writers of this process queue on a mutex before taking SQLite's lock:
-  // SQLite's own busy handler sleeps and polls, which under contention costs
-  // throughput and tail latency. Other processes still meet the busy timeout.
-  Status Begin() override {
-    write_mu_->lock();
-    holding_ = true;
-    Status st = Simple("BEGIN IMMEDIATE");
-    if (!st.ok()) ReleaseWriteLock();
-    return st;
-  }
-  Status Commit() override {
-    Status st = Simple("COMMIT");
-    if (st.ok()) ReleaseWriteLock();
-    return st;  // on failure the caller rolls back, which releases
-  }
-  Status Rollback() override {
-    Status st = sqlite3_get_autocommit(db_) ? Status::Ok()  // SQLite already rolled back
-                                            : Simple("ROLLBACK");
-    ReleaseWriteLock();
-    return st;
-  }
-
- private:
-  void ReleaseWriteLock() {
-    if (holding_) {
-      holding_ = false;
-      write_mu_->unlock();
-    }
   }
 
   Status Simple(const char* sql) {
@@ -172,6 +199,10 @@ class SqliteDatabase : public Database {
       return st;
     }
     sqlite3_busy_timeout(db, options_.busy_timeout_ms);
+    if (Status st = RegisterSqliteFunctions(db); !st.ok()) {
+      sqlite3_close_v2(db);
+      return st;
+    }
     auto conn = std::make_unique<SqliteConnection>(db, &write_mu_);
     // WAL with synchronous=NORMAL: a committed write survives a crash of the
     // process (the SIGKILL test checks it); only an OS crash may lose the last
