@@ -78,8 +78,10 @@ std::string AttributeCellText(const json::value& v) {
 }
 
 Result<CustomerExport> ExportCustomersCsv(store::Database& db,
-                                          const CustomerService::Filter& filter, int page_size) {
+                                          const CustomerService::Filter& filter,
+                                          const CsvSink& sink, int page_size) {
   CustomerExport out;
+  std::string text;
   std::vector<std::string> header;
   for (const ImportField& f : ImportFields(ImportKind::kCustomers)) header.push_back(f.name);
 
@@ -98,7 +100,8 @@ Result<CustomerExport> ExportCustomersCsv(store::Database& db,
     for (const auto& r : keys.rows) out.attribute_names.push_back(r.Str(0));
     std::sort(out.attribute_names.begin(), out.attribute_names.end());
     for (const auto& name : out.attribute_names) header.push_back("attributes." + name);
-    AppendCsvRecord(&out.csv, header);
+    AppendCsvRecord(&text, header);
+    RETURN_IF_ERROR(sink(text));
 
     std::vector<std::string> cells(header.size());
     int64_t after = 0;
@@ -111,6 +114,7 @@ Result<CustomerExport> ExportCustomersCsv(store::Database& db,
                                      where + " AND c.id > ? ORDER BY c.id LIMIT ?",
                                  p));
       if (page.rows.empty()) break;
+      text.clear();
       const int64_t first = page.rows.front().Int(0), last = page.rows.back().Int(0);
       // Tags and consent of the id range in one query each; ids in the range that the filter
       // left out are simply not looked up.
@@ -153,9 +157,10 @@ Result<CustomerExport> ExportCustomersCsv(store::Database& db,
           const json::value* v = attrs.if_contains(name);
           cells[k++] = v ? AttributeCellText(*v) : "";
         }
-        AppendCsvRecord(&out.csv, cells);
+        AppendCsvRecord(&text, cells);
         ++out.rows;
       }
+      RETURN_IF_ERROR(sink(text));
       after = last;
       if (static_cast<int>(page.rows.size()) < page_size) break;
     }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,17 +21,20 @@
 namespace kontor::clients {
 
 struct CustomerExport {
-  std::string csv;
   int64_t rows = 0;
   std::vector<std::string> attribute_names;
 };
 
+// Receives the CSV text a page of rows at a time.
+using CsvSink = std::function<Status(std::string_view)>;
+
 // The customers CustomerService::List would return for `filter` (q, tag, status, updated_since,
-// segment_where; after_id and limit are ignored), all of them, in id order. Rows are read in
-// pages of `page_size` with their tags and consent fetched per page.
+// segment_where; after_id and limit are ignored), all of them, in id order, written to `sink`.
+// Rows are read in pages of `page_size` with their tags and consent fetched per page, so
+// memory stays at a page however many customers there are. A sink error stops the export.
 Result<CustomerExport> ExportCustomersCsv(store::Database& db,
                                           const CustomerService::Filter& filter,
-                                          int page_size = 1000);
+                                          const CsvSink& sink, int page_size = 1000);
 
 // An attribute value as one CSV cell: strings as they are, numbers in their shortest form,
 // true/false, "" for null, JSON for arrays and objects.

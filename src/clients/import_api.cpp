@@ -56,7 +56,12 @@ void RegisterImportRoutes(http::Router& router, store::Database& db, ImportServi
          RETURN_IF_ERROR(http::OnlyQueryParams(
              req, {"q", "tag", "status", "list", "segment", "updated_since"}));
          ASSIGN_OR_RETURN(CustomerService::Filter f, CustomerFilterFromQuery(db, req));
-         ASSIGN_OR_RETURN(CustomerExport e, ExportCustomersCsv(db, f));
+         ASSIGN_OR_RETURN(std::shared_ptr<http::SpoolFile> csv, http::SpoolFile::Create());
+         ASSIGN_OR_RETURN(CustomerExport e,
+                          ExportCustomersCsv(db, f, [&csv](std::string_view text) {
+                            return csv->Append(text);
+                          }));
+         RETURN_IF_ERROR(csv->Flush());
          const audit::Actor actor = req.Actor();
          RETURN_IF_ERROR(db.Transact([&](store::Connection& c) {
            return audit::Record(
@@ -64,7 +69,7 @@ void RegisterImportRoutes(http::Router& router, store::Database& db, ImportServi
                {"customers.export", "customer", "", std::nullopt,
                 json::value(json::object{{"filter", FilterToJson(req)}, {"rows", e.rows}})});
          }));
-         return CsvResponse(std::move(e.csv), "customers.csv");
+         return http::FileResponse(std::move(csv), "text/csv; charset=utf-8", "customers.csv");
        },
        "customers",
        "The customers of a list, segment or search as CSV (UTF-8, ','), with one "

@@ -157,7 +157,7 @@ Response Dispatcher::Handle(Request& req) {
                {"route", req.route},
                {"status", int64_t{resp.status}},
                {"duration_us", static_cast<int64_t>(seconds * 1e6)},
-               {"bytes", static_cast<int64_t>(resp.body.size())},
+               {"bytes", static_cast<int64_t>(resp.BodySize())},
                {"client_ip", req.client_ip},
                {"actor", actor}});
   }

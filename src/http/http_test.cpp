@@ -89,3 +89,32 @@ TEST(Listen, Parses) {
 
 }  // namespace
 }  // namespace kontor::http
+
+namespace kontor::http {
+namespace {
+
+TEST(SpoolFileTest, AppendsPastTheBufferAndReadsBackAnywhere) {
+  auto f = SpoolFile::Create();
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  std::string expected;
+  for (int i = 0; i < 30000; ++i) {
+    std::string line = "row " + std::to_string(i) + std::string(i % 97, 'x') + "\n";
+    expected += line;
+    ASSERT_TRUE((*f)->Append(line).ok());
+  }
+  ASSERT_TRUE((*f)->Flush().ok());
+  ASSERT_EQ((*f)->size(), expected.size());
+  ASSERT_GT(expected.size(), 1u << 20) << "crosses the 1 MiB buffer";
+  std::string back(expected.size(), '\0');
+  for (uint64_t at = 0; at < expected.size();) {
+    const size_t got = (*f)->Read(at, back.data() + at, 100'000);
+    ASSERT_GT(got, 0u);
+    at += got;
+  }
+  EXPECT_EQ(back, expected);
+  char c;
+  EXPECT_EQ((*f)->Read(expected.size(), &c, 1), 0u);
+}
+
+}  // namespace
+}  // namespace kontor::http

@@ -3,7 +3,11 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
+
+#include <unistd.h>
 
 #include "http/params.h"
 
@@ -97,6 +101,50 @@ Response FileResponse(std::string body, std::string content_type, const std::str
   r.body = std::move(body);
   r.SetHeader("Content-Disposition", "attachment; filename=\"" + filename + "\"");
   return r;
+}
+
+Response FileResponse(std::shared_ptr<SpoolFile> body, std::string content_type,
+                      const std::string& filename) {
+  Response r = FileResponse(std::string(), std::move(content_type), filename);
+  r.spool = std::move(body);
+  return r;
+}
+
+Result<std::shared_ptr<SpoolFile>> SpoolFile::Create() {
+  const char* dir = std::getenv("TMPDIR");
+  std::string path = std::string(dir && *dir ? dir : "/tmp") + "/kontor-spool-XXXXXX";
+  int fd = mkstemp(path.data());
+  if (fd < 0) return Status::Internal("spool file in " + path + ": " + std::strerror(errno));
+  unlink(path.c_str());
+  return std::shared_ptr<SpoolFile>(new SpoolFile(fd));
+}
+
+SpoolFile::~SpoolFile() { close(fd_); }
+
+Status SpoolFile::Append(std::string_view data) {
+  buffer_.append(data);
+  size_ += data.size();
+  return buffer_.size() >= (1u << 20) ? Flush() : Status::Ok();
+}
+
+Status SpoolFile::Flush() {
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    ssize_t n = write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::Internal(std::string("spool write: ") + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+  buffer_.clear();
+  return Status::Ok();
+}
+
+size_t SpoolFile::Read(uint64_t offset, char* out, size_t n) const {
+  for (;;) {
+    ssize_t r = pread(fd_, out, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    return r > 0 ? static_cast<size_t>(r) : 0;
+  }
 }
 
 }  // namespace kontor::http

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "audit/audit.h"
 #include "auth/principal.h"
 #include "core/json.h"
+#include "core/status.h"
 
 namespace kontor::http {
 
@@ -39,11 +41,40 @@ struct Request {
   audit::Actor Actor() const;
 };
 
+// A response body too large to hold in memory (exports of a million rows):
+// written to an anonymous temporary file, then sent from it in chunks. The
+// file has no name from the start, so nothing is left behind by a crash.
+class SpoolFile {
+ public:
+  // In $TMPDIR (default /tmp).
+  static Result<std::shared_ptr<SpoolFile>> Create();
+  ~SpoolFile();
+  SpoolFile(const SpoolFile&) = delete;
+  SpoolFile& operator=(const SpoolFile&) = delete;
+
+  // Buffered; Flush before the body is sent.
+  Status Append(std::string_view data);
+  Status Flush();
+  uint64_t size() const { return size_; }
+  // Reads up to `n` bytes at `offset`; 0 at the end or on error.
+  size_t Read(uint64_t offset, char* out, size_t n) const;
+
+ private:
+  explicit SpoolFile(int fd) : fd_(fd) {}
+  int fd_;
+  uint64_t size_ = 0;
+  std::string buffer_;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is this file's contents and `body` is ignored.
+  std::shared_ptr<SpoolFile> spool;
+
+  uint64_t BodySize() const { return spool ? spool->size() : body.size(); }
 
   void SetHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
@@ -54,6 +85,9 @@ Response JsonResponse(int status, const json::value& v);
 Response NoContent();
 // A download: `body` as `content_type`, saved by browsers as `filename`.
 Response FileResponse(std::string body, std::string content_type, const std::string& filename);
+// The same for a spooled body (flushed).
+Response FileResponse(std::shared_ptr<SpoolFile> body, std::string content_type,
+                      const std::string& filename);
 
 // {"items": [...], "next_cursor": "id"|null} — the shape of every paged list
 // answer; `next` is the last id of this page when there is another.

@@ -200,17 +200,32 @@ class Server::Impl {
       field("Referrer-Policy", "same-origin");
     }
     const bool bodyless = resp.status < 200 || resp.status == 204 || resp.status == 304;
-    if (!bodyless) field("Content-Length", std::to_string(resp.body.size()));
+    if (!bodyless) field("Content-Length", std::to_string(resp.BodySize()));
     if (version == 10 && keep_alive) field("Connection", "keep-alive");
     if (version != 10 && !keep_alive) field("Connection", "close");
     head += "\r\n";
     const bool send_body = !head_only && !bodyless;
+    const bool from_spool = send_body && resp.spool;
     std::array<asio::const_buffer, 2> buffers{
-        asio::buffer(head), asio::buffer(resp.body.data(), send_body ? resp.body.size() : 0)};
+        asio::buffer(head),
+        asio::buffer(resp.body.data(), send_body && !from_spool ? resp.body.size() : 0)};
     c.stream.expires_after(std::chrono::seconds(options_.body_timeout_s));
     auto [ec, n] =
         co_await asio::async_write(c.stream, buffers, asio::as_tuple(asio::use_awaitable));
-    co_return !ec;
+    if (ec || !from_spool) co_return !ec;
+    // A spooled body goes in chunks; each gets the body timeout, so a slow
+    // but moving client is not cut off mid-download.
+    std::string chunk(256 * 1024, '\0');
+    for (uint64_t at = 0; at < resp.spool->size();) {
+      const size_t got = resp.spool->Read(at, chunk.data(), chunk.size());
+      if (got == 0) co_return false;  // the length is promised: close instead
+      c.stream.expires_after(std::chrono::seconds(options_.body_timeout_s));
+      auto [wec, wn] = co_await asio::async_write(c.stream, asio::buffer(chunk.data(), got),
+                                                  asio::as_tuple(asio::use_awaitable));
+      if (wec) co_return false;
+      at += got;
+    }
+    co_return true;
   }
 
   // For requests that never became a Request (unparseable, too large): the
