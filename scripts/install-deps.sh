@@ -15,6 +15,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # bank file delivery (SFTP, OpenPGP) and the sshd and gpg its tests run
   libssh2-1-dev libgpgme-dev gnupg openssh-server openssh-client
+  # messaging: outbound HTTP/2 and SMTP (libcurl), templates, and the SMTP server its tests run
+  libcurl4-openssl-dev libnghttp2-dev libkainjow-mustache-dev python3-aiosmtpd
   # servers and tools used by tests and benchmarks
   postgresql postgresql-contrib nginx-light wrk curl ca-certificates python3 procps
   # browser tests

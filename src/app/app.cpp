@@ -11,6 +11,8 @@
 #include "core/log.h"
 #include "http/system_api.h"
 #include "jobs/api.h"
+#include "messaging/api.h"
+#include "messaging/smtp.h"
 #include "payments/api.h"
 #include "store/migrate.h"
 #include "webhooks/api.h"
@@ -86,6 +88,49 @@ Status App::Init() {
     wo.node_id = jobs_->node_id();
     webhook_outbox_ = std::make_unique<webhooks::Outbox>(*db_, clock_, *webhook_client_, wo);
   }
+  {
+    const auto& mc = config_.messaging;
+    for (const auto& [key, name] : {std::pair{"messaging.email.provider", mc.email_provider},
+                                    {"messaging.sms.provider", mc.sms_provider},
+                                    {"messaging.push.provider", mc.push_provider}}) {
+      const bool known = name == "capture" || (name == "smtp" && std::string(key) ==
+                                                                     "messaging.email.provider");
+      if (!known) return Status::Validation({{key, "unknown provider " + name}});
+    }
+    messaging::SmtpOptions smtp{mc.smtp_url,     mc.smtp_username, mc.smtp_password,
+                                mc.smtp_from,    mc.smtp_starttls, mc.smtp_ca_file,
+                                mc.smtp_timeout_ms};
+    if (mc.email_provider == "smtp") RETURN_IF_ERROR(messaging::SmtpProvider::Create(smtp).status());
+    messaging::ProviderFactory factory =
+        [smtp](const std::string& name) -> Result<std::unique_ptr<messaging::Provider>> {
+      if (name == "smtp") {
+        ASSIGN_OR_RETURN(auto p, messaging::SmtpProvider::Create(smtp));
+        return std::unique_ptr<messaging::Provider>(std::move(p));
+      }
+      if (name == "capture") {
+        // One capture provider serves every channel: it only accepts.
+        return std::unique_ptr<messaging::Provider>(
+            std::make_unique<messaging::CaptureProvider>("any"));
+      }
+      return Status::NotFound("no provider " + name);
+    };
+    messaging::DispatcherOptions dopt;
+    dopt.node_id = jobs_->node_id();
+    dopt.workers = {{"alert", mc.workers_alert},
+                    {"transactional", mc.workers_transactional},
+                    {"bulk", mc.workers_bulk}};
+    dopt.poll_ms = mc.poll_ms;
+    dopt.lease_ms = mc.lease_ms;
+    dopt.retry.base_ms = mc.retry_base_ms;
+    dopt.retry.max_ms = mc.retry_max_ms;
+    message_outbox_ = std::make_unique<messaging::Outbox>(*db_, dopt.node_id);
+    message_dispatcher_ =
+        std::make_unique<messaging::Dispatcher>(*db_, clock_, std::move(factory), dopt);
+    messages_ = std::make_unique<messaging::MessageService>(
+        *db_, clock_,
+        messaging::ChannelProviders{mc.email_provider, mc.sms_provider, mc.push_provider},
+        [d = message_dispatcher_.get()] { d->Kick(); });
+  }
   RegisterJobKinds();
   // Periodic housekeeping; EnsureSchedule is idempotent across nodes.
   RETURN_IF_ERROR(
@@ -113,6 +158,7 @@ Status App::Init() {
   webhooks::RegisterRoutes(router_, *webhooks_, *webhook_outbox_);
   payments::RegisterRoutes(
       router_, {*payment_registry_, *payments_, *payment_uploads_, *ach_files_, *payment_returns_});
+  messaging::RegisterRoutes(router_, *db_, *messages_, *message_outbox_);
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;
@@ -249,6 +295,7 @@ Status App::Serve() {
   if (config_.jobs.enabled) jobs_->Start();
   if (config_.webhooks.enabled) webhook_outbox_->Start();
   if (config_.payments.enabled) ach_files_->Start(config_.payments.delivery_poll_ms);
+  if (config_.messaging.enabled) message_dispatcher_->Start();
   LogInfo("kontor serving", {{"listen", so.host + ":" + std::to_string(server_->port())},
                              {"db", config_.db.substr(0, config_.db.find(':'))},
                              {"version", KONTOR_VERSION}});
@@ -257,6 +304,7 @@ Status App::Serve() {
   jobs_->Stop();
   webhook_outbox_->Stop();
   ach_files_->Stop();
+  message_dispatcher_->Stop();
   LogInfo("kontor stopped");
   return Status::Ok();
 }

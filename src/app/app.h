@@ -20,6 +20,9 @@
 #include "http/server.h"
 #include "http/static_files.h"
 #include "jobs/job_service.h"
+#include "messaging/dispatcher.h"
+#include "messaging/messages.h"
+#include "messaging/outbox.h"
 #include "payments/files.h"
 #include "payments/payments.h"
 #include "payments/registry.h"
@@ -83,6 +86,9 @@ class App {
   std::unique_ptr<payments::UploadService> payment_uploads_;
   std::unique_ptr<payments::FileService> ach_files_;
   std::unique_ptr<payments::ReturnService> payment_returns_;
+  std::unique_ptr<messaging::Outbox> message_outbox_;            // created by Init()
+  std::unique_ptr<messaging::Dispatcher> message_dispatcher_;    // created by Init()
+  std::unique_ptr<messaging::MessageService> messages_;          // created by Init()
   http::Router router_;
   http::Metrics metrics_;
   std::unique_ptr<http::StaticFiles> static_files_;

@@ -191,4 +191,20 @@ Result<int64_t> DeviceService::MarkStale(int64_t now_ms, int64_t cutoff_ms) {
   return n;
 }
 
+Status DeviceService::MarkUnregistered(store::Connection& c, int64_t now_ms, int64_t device_id) {
+  ASSIGN_OR_RETURN(auto row,
+                   c.QueryRow("SELECT d.installation_id, d.version, c.external_id FROM devices d "
+                              "LEFT JOIN customers c ON c.id = d.customer_id "
+                              "WHERE d.id = ? AND d.status <> 'unregistered'",
+                              {device_id}));
+  if (!row) return Status::Ok();
+  RETURN_IF_ERROR(c.Execute("UPDATE devices SET status = 'unregistered', version = version + 1, "
+                            "updated_at = ? WHERE id = ?",
+                            {now_ms, device_id})
+                      .status());
+  return RecordChange(c, now_ms,
+                      {"device", row->Str(0), "update", row->Int(1) + 1,
+                       json::object{{"status", "unregistered"}}, row->OptStr(2)});
+}
+
 }  // namespace kontor::clients

@@ -42,6 +42,10 @@ class DeviceService {
   Result<std::vector<Device>> ListForCustomer(const std::string& customer_external_id);
   // Marks active devices not seen since `cutoff_ms` stale; returns how many.
   Result<int64_t> MarkStale(int64_t now_ms, int64_t cutoff_ms);
+  // Inside the caller's transaction: the push provider said the device's
+  // token is gone for good (FCM UNREGISTERED, APNs 410). No-op when it is
+  // unregistered already.
+  static Status MarkUnregistered(store::Connection& c, int64_t now_ms, int64_t device_id);
 
  private:
   store::Database& db_;

@@ -76,6 +76,27 @@ struct Config {
     int delivery_poll_ms = 5000;
     int delivery_lease_ms = 30000;             // another node takes over a crashed upload after this
   } payments;
+
+  struct Messaging {
+    bool enabled = true;  // run the dispatcher workers in this process
+    std::string email_provider = "capture";  // capture | smtp
+    std::string sms_provider = "capture";
+    std::string push_provider = "capture";
+    std::string smtp_url;
+    std::string smtp_username;
+    std::string smtp_password;
+    std::string smtp_from = "Kontor <kontor@localhost>";
+    std::string smtp_starttls = "required";  // required | opportunistic | off
+    std::string smtp_ca_file;
+    int smtp_timeout_ms = 30000;
+    int workers_alert = 2;
+    int workers_transactional = 2;
+    int workers_bulk = 2;
+    int poll_ms = 500;
+    int lease_ms = 120000;
+    int retry_base_ms = 5000;
+    int retry_max_ms = 3600000;
+  } messaging;
 };
 
 struct ConfigKey {

@@ -40,6 +40,13 @@ TEST(FakeClock, Advances) {
 TEST(Crypto, Sha256KnownAnswer) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  EXPECT_EQ(Base64Encode("\xfb\xff"), "+/8=");
+  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
+    EXPECT_EQ(Base64Decode(Base64Encode(s)), s) << s;
+  }
+  EXPECT_EQ(Base64Decode("Zm9vYg"), "foob") << "padding optional";
+  EXPECT_EQ(Base64Decode("Zm9v!"), std::nullopt);
+  EXPECT_EQ(Base64Decode("Zm=9v"), std::nullopt);
   EXPECT_TRUE(SecureEquals("abc", "abc"));
   EXPECT_FALSE(SecureEquals("abc", "abd"));
   EXPECT_NE(RandomBytes(16), RandomBytes(16));

@@ -116,6 +116,9 @@ const ROUTES = {
   'POST /v1/ach-files/{id}/redeliver': 'payments:write',
   'GET /v1/payment-returns': 'payments:read',
   'POST /v1/payment-returns': 'payments:write',
+  'GET /v1/messages': 'messaging:read',
+  'POST /v1/messages': 'messaging:write',
+  'GET /v1/messages/{id}': 'messaging:read',
   'GET /v1/banking-calendar': 'payments:read',
 };
 

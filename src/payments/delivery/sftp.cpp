@@ -19,6 +19,8 @@
 #include <mutex>
 #include <optional>
 
+#include "core/crypto.h"
+
 namespace kontor::payments::delivery {
 namespace {
 
@@ -48,12 +50,9 @@ Status InitLibssh2() {
   return Status::Ok();
 }
 
+// OpenSSH prints host key digests in standard base64 without padding.
 std::string Base64NoPadding(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(n);
+  std::string out = Base64Encode(bytes);
   while (!out.empty() && out.back() == '=') out.pop_back();
   return out;
 }

@@ -1,0 +1,15 @@
+// Messaging routes: /v1/messages (send one, the delivery log, one message
+// with its timeline).
+#pragma once
+
+#include "http/router.h"
+#include "messaging/messages.h"
+#include "messaging/outbox.h"
+#include "store/database.h"
+
+namespace kontor::messaging {
+
+void RegisterRoutes(http::Router& router, store::Database& db, MessageService& messages,
+                    Outbox& outbox);
+
+}  // namespace kontor::messaging

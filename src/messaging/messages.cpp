@@ -1,0 +1,238 @@
+#include "messaging/messages.h"
+
+#include "core/crypto.h"
+#include "core/validation.h"
+
+namespace kontor::messaging {
+namespace {
+
+constexpr size_t kMaxPushPayloadBytes = 4096;
+constexpr size_t kMaxAttachmentBytes = 10u << 20;
+
+}  // namespace
+
+Status ValidateContent(const std::string& channel, const json::object& content,
+                       const std::string& prefix) {
+  JsonReader r(content, prefix);
+  if (channel == "email") {
+    auto subject = r.String("subject", true, 998, 1);
+    auto html = r.String("html", false, 1u << 20);
+    auto text = r.String("text", false, 1u << 20);
+    if (!html && !text && !r.Has("html") && !r.Has("text"))
+      r.AddError(r.FieldName("text"), "an email needs html or text");
+    if (auto reply = r.String("reply_to", false, 320); reply && !LooksLikeEmail(*reply))
+      r.AddError(r.FieldName("reply_to"), "must be an email address");
+    if (const json::object* lu = r.Object("list_unsubscribe", false)) {
+      JsonReader u(*lu, r.FieldName("list_unsubscribe") + ".");
+      if (auto url = u.String("url", false, 2000); url && !url->starts_with("https://"))
+        u.AddError(u.FieldName("url"), "must be an https URL (RFC 8058 one-click)");
+      if (auto mt = u.String("mailto", false, 320); mt && !LooksLikeEmail(*mt))
+        u.AddError(u.FieldName("mailto"), "must be an email address");
+      Status st = u.Finish();
+      for (const auto& e : st.fields()) r.AddError(e.field, e.message);
+    }
+    if (const json::array* atts = r.Array("attachments", false, 20)) {
+      size_t total = 0;
+      for (size_t i = 0; i < atts->size(); ++i) {
+        const std::string at = r.FieldName("attachments[" + std::to_string(i) + "]");
+        if (!(*atts)[i].is_object()) {
+          r.AddError(at, "must be an object {filename, content_type, data}");
+          continue;
+        }
+        JsonReader a((*atts)[i].get_object(), at + ".");
+        a.String("filename", true, 255, 1);
+        a.String("content_type", false, 255);
+        if (auto data = a.String("data", true, 4 * kMaxAttachmentBytes / 3 + 4)) {
+          std::optional<std::string> bytes = Base64Decode(*data);
+          if (!bytes)
+            a.AddError(a.FieldName("data"), "must be base64");
+          else
+            total += bytes->size();
+        }
+        Status st = a.Finish();
+        for (const auto& e : st.fields()) r.AddError(e.field, e.message);
+      }
+      if (total > kMaxAttachmentBytes)
+        r.AddError(r.FieldName("attachments"), "at most 10 MiB of attachments");
+    }
+    (void)subject;
+  } else if (channel == "sms") {
+    r.String("text", true, 1600, 1);
+  } else {
+    auto title = r.String("title", false, 1000);
+    auto body = r.String("body", false, 4000);
+    if (!title && !body) r.AddError(r.FieldName("body"), "a push message needs a title or a body");
+    if (auto image = r.String("image", false, 2000); image && !image->starts_with("https://"))
+      r.AddError(r.FieldName("image"), "must be an https URL");
+    r.String("link", false, 2000);
+    if (const json::object* data = r.Object("data", false)) {
+      for (const auto& kv : *data) {
+        if (!kv.value().is_string())
+          r.AddError(r.FieldName("data." + std::string(kv.key())), "must be a string");
+      }
+    }
+    if (json::serialize(content).size() > kMaxPushPayloadBytes)
+      r.AddError(prefix.empty() ? "content" : prefix.substr(0, prefix.size() - 1),
+                 "a push payload is at most 4096 bytes");
+  }
+  return r.Finish();
+}
+
+Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
+                                                  const json::object& body,
+                                                  std::optional<std::string> idempotency_header) {
+  JsonReader r(body);
+  const std::string channel = r.Enum("channel", true, {"email", "sms", "push"}).value_or("");
+  const std::string lane =
+      r.Enum("lane", false, {"alert", "transactional"}).value_or("transactional");
+  const std::string purpose =
+      r.Enum("purpose", false, {"transactional", "marketing"}).value_or("transactional");
+  std::optional<std::string> key = r.String("idempotency_key", false, 255, 1);
+  if (!key) key = idempotency_header;
+  const json::object* to = r.Object("to", true);
+  const json::object* content = r.Object("content", true);
+  std::string to_kind, to_value;
+  if (to) {
+    JsonReader t(*to, "to.");
+    for (const char* k : {"customer", "email", "phone", "token", "device"}) {
+      if (auto v = t.String(k, false, 320, 1)) {
+        if (!to_kind.empty())
+          t.AddError(t.FieldName(k), "give one recipient: customer, email, phone, token or device");
+        to_kind = k;
+        to_value = *v;
+      }
+    }
+    if (to_kind.empty() && t.Finish().ok())
+      t.AddError("to", "needs customer, email, phone, token or device");
+    if (to_kind == "email" && !LooksLikeEmail(to_value))
+      t.AddError(t.FieldName("email"), "must be an email address");
+    if (to_kind == "phone" && !IsE164(to_value))
+      t.AddError(t.FieldName("phone"), "must be an E.164 number like +4930123456");
+    if (!channel.empty() && !to_kind.empty()) {
+      const bool fits = to_kind == "customer" || (channel == "email" && to_kind == "email") ||
+                        (channel == "sms" && to_kind == "phone") ||
+                        (channel == "push" && (to_kind == "token" || to_kind == "device"));
+      if (!fits) t.AddError(t.FieldName(to_kind), "cannot receive a " + channel + " message");
+    }
+    Status st = t.Finish();
+    for (const auto& e : st.fields()) r.AddError(e.field, e.message);
+  }
+  if (content && !channel.empty()) {
+    Status st = ValidateContent(channel, *content, "content.");
+    for (const auto& e : st.fields()) r.AddError(e.field, e.message);
+  }
+  RETURN_IF_ERROR(r.Finish());
+
+  json::object hashed = body;
+  hashed.erase("idempotency_key");
+  const std::string request_hash = Sha256Hex(json::serialize(hashed));
+  Sent out;
+  RETURN_IF_ERROR(db_.Transact([&](store::Connection& c) -> Status {
+    out = Sent{};
+    std::vector<NewMessage> msgs;
+    NewMessage base;
+    base.lane = lane;
+    base.purpose = purpose;
+    base.channel = channel;
+    base.provider = providers_.For(channel);
+    base.content = *content;
+    base.request_hash = request_hash;
+    base.idempotency_key = key;
+    if (to_kind == "customer") {
+      ASSIGN_OR_RETURN(auto cu, c.QueryRow("SELECT id, email, phone, language, status FROM "
+                                           "customers WHERE external_id = ?",
+                                           {to_value}));
+      if (!cu) return Status::Validation({{"to.customer", "no customer " + to_value}});
+      if (cu->Str(4) == "erased")
+        return Status::Validation({{"to.customer", "the customer was erased"}});
+      base.customer_id = cu->Int(0);
+      base.language = cu->Str(3);
+      if (purpose == "marketing") {
+        ASSIGN_OR_RETURN(auto consent, c.QueryRow("SELECT status FROM consents WHERE "
+                                                  "customer_id = ? AND channel = ?",
+                                                  {cu->Int(0), channel}));
+        if (!consent || consent->Str(0) != "granted")
+          base.suppressed_because = "no " + channel + " consent for marketing";
+      }
+      if (channel == "push") {
+        ASSIGN_OR_RETURN(auto devices, c.Execute("SELECT id, token FROM devices WHERE "
+                                                 "customer_id = ? AND status = 'active' AND "
+                                                 "token IS NOT NULL ORDER BY id",
+                                                 {cu->Int(0)}));
+        if (devices.rows.empty())
+          return Status::Validation({{"to.customer", "the customer has no active device"}});
+        for (size_t i = 0; i < devices.rows.size(); ++i) {
+          NewMessage m = base;
+          m.device_id = devices.rows[i].Int(0);
+          m.recipient = devices.rows[i].Str(1);
+          if (key && i > 0) m.idempotency_key = *key + "#" + std::to_string(i);
+          msgs.push_back(std::move(m));
+        }
+      } else {
+        base.recipient = cu->Str(channel == "email" ? 1 : 2);
+        if (base.recipient.empty())
+          return Status::Validation(
+              {{"to.customer", std::string("the customer has no ") +
+                                   (channel == "email" ? "email address" : "phone number")}});
+        msgs.push_back(base);
+      }
+    } else if (to_kind == "device") {
+      ASSIGN_OR_RETURN(auto d, c.QueryRow("SELECT id, token, status, customer_id FROM devices "
+                                          "WHERE installation_id = ?",
+                                          {to_value}));
+      if (!d) return Status::Validation({{"to.device", "no device " + to_value}});
+      if (d->Str(2) != "active" || d->IsNull(1))
+        return Status::Validation(
+            {{"to.device", "the device is " + d->Str(2) + " or has no token"}});
+      base.device_id = d->Int(0);
+      base.customer_id = d->OptInt(3);
+      base.recipient = d->Str(1);
+      msgs.push_back(base);
+    } else {
+      base.recipient = to_value;
+      msgs.push_back(base);
+    }
+    // A repeated key answers with what the first request queued.
+    if (key) {
+      ASSIGN_OR_RETURN(auto seen, c.QueryRow("SELECT request_hash FROM messages WHERE "
+                                             "idempotency_key = ?",
+                                             {*key}));
+      if (seen) {
+        if (seen->Str(0) != request_hash)
+          return Status::Conflict("idempotency key " + *key + " was used for another message");
+        out.replayed = true;
+      }
+    }
+    std::vector<int64_t> ids;
+    if (out.replayed) {
+      ASSIGN_OR_RETURN(auto rows, c.Execute("SELECT id FROM messages WHERE idempotency_key = ? OR "
+                                            "idempotency_key LIKE ? ORDER BY id",
+                                            {*key, *key + "#%"}));
+      for (const auto& row : rows.rows) ids.push_back(row.Int(0));
+    } else {
+      ASSIGN_OR_RETURN(ids, Outbox::Enqueue(c, actor.now_ms, msgs));
+      json::array logged;
+      for (int64_t id : ids) logged.emplace_back(std::to_string(id));
+      RETURN_IF_ERROR(
+          audit::Record(c, actor,
+                        {"message.send", "message", std::to_string(ids.front()), std::nullopt,
+                         json::value(json::object{{"channel", channel},
+                                                  {"purpose", purpose},
+                                                  {"lane", lane},
+                                                  {"messages", std::move(logged)}})}));
+    }
+    out.messages.clear();
+    out.messages.reserve(ids.size());
+    for (int64_t id : ids) out.messages.push_back(Message{.id = id});
+    return Status::Ok();
+  }));
+  Outbox reader(db_, "");
+  for (Message& m : out.messages) {
+    ASSIGN_OR_RETURN(auto loaded, reader.Get(m.id));
+    if (loaded) m = std::move(*loaded);
+  }
+  if (!out.replayed && kick_) kick_();
+  return out;
+}
+
+}  // namespace kontor::messaging

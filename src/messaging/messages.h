@@ -1,0 +1,58 @@
+// Sending one message directly (POST /v1/messages): validates the content
+// for its channel, resolves the recipient (an address, a number, a push
+// token, a device or a customer), applies consent, and queues the message in
+// the outbox with an audit entry, in one transaction.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/status.h"
+#include "messaging/outbox.h"
+#include "store/database.h"
+
+namespace kontor::messaging {
+
+// The provider each channel's messages go to, by configured name.
+struct ChannelProviders {
+  std::string email = "capture";
+  std::string sms = "capture";
+  std::string push = "capture";
+  const std::string& For(const std::string& channel) const {
+    return channel == "email" ? email : channel == "sms" ? sms : push;
+  }
+};
+
+// Checks `content` for `channel`; errors name fields under `prefix`.
+//   email: subject (required), html and/or text, attachments, reply_to
+//   sms:   text
+//   push:  title and/or body, image, link, data (string values), payload ≤ 4096 bytes
+Status ValidateContent(const std::string& channel, const json::object& content,
+                       const std::string& prefix);
+
+class MessageService {
+ public:
+  MessageService(store::Database& db, const Clock& clock, ChannelProviders providers,
+                 std::function<void()> kick)
+      : db_(db), clock_(clock), providers_(std::move(providers)), kick_(std::move(kick)) {}
+
+  struct Sent {
+    std::vector<Message> messages;  // one, or one per device for a customer's push
+    bool replayed = false;          // the idempotency key was seen before
+  };
+  Result<Sent> Send(const audit::Actor& actor, const json::object& body,
+                    std::optional<std::string> idempotency_header);
+
+ private:
+  store::Database& db_;
+  const Clock& clock_;
+  const ChannelProviders providers_;
+  std::function<void()> kick_;
+};
+
+}  // namespace kontor::messaging
