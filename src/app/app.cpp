@@ -12,6 +12,7 @@
 #include "http/system_api.h"
 #include "jobs/api.h"
 #include "messaging/api.h"
+#include "messaging/fcm.h"
 #include "messaging/smtp.h"
 #include "payments/api.h"
 #include "store/migrate.h"
@@ -93,16 +94,33 @@ Status App::Init() {
     for (const auto& [key, name] : {std::pair{"messaging.email.provider", mc.email_provider},
                                     {"messaging.sms.provider", mc.sms_provider},
                                     {"messaging.push.provider", mc.push_provider}}) {
-      const bool known = name == "capture" || (name == "smtp" && std::string(key) ==
-                                                                     "messaging.email.provider");
+      const bool known = name == "capture" ||
+                         (name == "smtp" && std::string(key) == "messaging.email.provider") ||
+                         (name == "fcm" && std::string(key) == "messaging.push.provider");
       if (!known) return Status::Validation({{key, "unknown provider " + name}});
     }
     messaging::SmtpOptions smtp{mc.smtp_url,     mc.smtp_username, mc.smtp_password,
                                 mc.smtp_from,    mc.smtp_starttls, mc.smtp_ca_file,
                                 mc.smtp_timeout_ms};
     if (mc.email_provider == "smtp") RETURN_IF_ERROR(messaging::SmtpProvider::Create(smtp).status());
+    messaging::FcmOptions fcm;
+    fcm.service_account_file = mc.fcm_service_account_file;
+    fcm.endpoint = mc.fcm_endpoint;
+    fcm.http.http2_prior_knowledge = mc.fcm_http2_prior_knowledge;
+    fcm.http.max_concurrent = mc.fcm_max_concurrent;
+    fcm.http.timeout_ms = mc.fcm_timeout_ms;
+    // One token cache for every worker: one service account, one token.
+    std::shared_ptr<messaging::GoogleTokenSource> google;
+    if (mc.push_provider == "fcm") {
+      ASSIGN_OR_RETURN(google, messaging::GoogleTokenSource::FromFile(fcm.service_account_file,
+                                                                      fcm.http));
+    }
     messaging::ProviderFactory factory =
-        [smtp](const std::string& name) -> Result<std::unique_ptr<messaging::Provider>> {
+        [smtp, fcm, google](const std::string& name) -> Result<std::unique_ptr<messaging::Provider>> {
+      if (name == "fcm" && google) {
+        ASSIGN_OR_RETURN(auto p, messaging::FcmProvider::Create(fcm, google));
+        return std::unique_ptr<messaging::Provider>(std::move(p));
+      }
       if (name == "smtp") {
         ASSIGN_OR_RETURN(auto p, messaging::SmtpProvider::Create(smtp));
         return std::unique_ptr<messaging::Provider>(std::move(p));

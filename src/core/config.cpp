@@ -189,6 +189,16 @@ const std::vector<Binding>& Bindings() {
           messaging.retry_base_ms, 1, 86400000),
       INT("messaging.retry_max_ms", "KONTOR_MESSAGING_RETRY_MAX_MS",
           "longest delay between two attempts", messaging.retry_max_ms, 1, 604800000),
+      STR("messaging.fcm.service_account_file", "KONTOR_MESSAGING_FCM_SERVICE_ACCOUNT_FILE",
+          "Google service-account JSON key for FCM HTTP v1", messaging.fcm_service_account_file),
+      STR("messaging.fcm.endpoint", "KONTOR_MESSAGING_FCM_ENDPOINT",
+          "FCM API base URL", messaging.fcm_endpoint),
+      BOOL("messaging.fcm.http2_prior_knowledge", "KONTOR_MESSAGING_FCM_HTTP2_PRIOR_KNOWLEDGE",
+           "speak HTTP/2 without upgrade to an http:// endpoint", messaging.fcm_http2_prior_knowledge),
+      INT("messaging.fcm.max_concurrent", "KONTOR_MESSAGING_FCM_MAX_CONCURRENT",
+          "FCM requests in flight per dispatcher thread", messaging.fcm_max_concurrent, 1, 1000),
+      INT("messaging.fcm.timeout_ms", "KONTOR_MESSAGING_FCM_TIMEOUT_MS",
+          "time one FCM request may take", messaging.fcm_timeout_ms, 100, 120000),
   };
   return kBindings;
 }

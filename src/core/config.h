@@ -96,6 +96,11 @@ struct Config {
     int lease_ms = 120000;
     int retry_base_ms = 5000;
     int retry_max_ms = 3600000;
+    std::string fcm_service_account_file;
+    std::string fcm_endpoint = "https://fcm.googleapis.com";
+    bool fcm_http2_prior_knowledge = false;  // h2c to a local http:// endpoint
+    int fcm_max_concurrent = 100;
+    int fcm_timeout_ms = 10000;
   } messaging;
 };
 
