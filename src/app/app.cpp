@@ -142,6 +142,7 @@ Status App::Init() {
     dopt.retry.base_ms = mc.retry_base_ms;
     dopt.retry.max_ms = mc.retry_max_ms;
     message_outbox_ = std::make_unique<messaging::Outbox>(*db_, dopt.node_id);
+    message_templates_ = std::make_unique<messaging::TemplateStore>(*db_);
     message_dispatcher_ =
         std::make_unique<messaging::Dispatcher>(*db_, clock_, std::move(factory), dopt);
     messages_ = std::make_unique<messaging::MessageService>(
@@ -176,7 +177,7 @@ Status App::Init() {
   webhooks::RegisterRoutes(router_, *webhooks_, *webhook_outbox_);
   payments::RegisterRoutes(
       router_, {*payment_registry_, *payments_, *payment_uploads_, *ach_files_, *payment_returns_});
-  messaging::RegisterRoutes(router_, *db_, *messages_, *message_outbox_);
+  messaging::RegisterRoutes(router_, *db_, *messages_, *message_outbox_, *message_templates_);
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;

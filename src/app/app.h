@@ -23,6 +23,7 @@
 #include "messaging/dispatcher.h"
 #include "messaging/messages.h"
 #include "messaging/outbox.h"
+#include "messaging/template_store.h"
 #include "payments/files.h"
 #include "payments/payments.h"
 #include "payments/registry.h"
@@ -89,6 +90,7 @@ class App {
   std::unique_ptr<messaging::Outbox> message_outbox_;            // created by Init()
   std::unique_ptr<messaging::Dispatcher> message_dispatcher_;    // created by Init()
   std::unique_ptr<messaging::MessageService> messages_;          // created by Init()
+  std::unique_ptr<messaging::TemplateStore> message_templates_;  // created by Init()
   http::Router router_;
   http::Metrics metrics_;
   std::unique_ptr<http::StaticFiles> static_files_;

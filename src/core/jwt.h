@@ -16,8 +16,8 @@ enum class JwtAlg { kRs256, kEs256 };
 // "JWT" unless given); `pem_private_key` is a PKCS#8 or traditional PEM key
 // of the matching type (RSA for RS256, P-256 for ES256). ES256 signatures
 // are raw r||s (64 bytes), as JWS requires, not DER.
-Result<std::string> SignJwt(JwtAlg alg, const std::string& pem_private_key,
-                            json::object header, const json::object& claims);
+Result<std::string> SignJwt(JwtAlg alg, const std::string& pem_private_key, json::object header,
+                            const json::object& claims);
 
 // Checks that `pem_private_key` parses and fits `alg`, for configuration
 // errors at startup rather than at the first message.

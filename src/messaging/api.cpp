@@ -20,6 +20,9 @@ const char* kSendSchema = R"({"type":"object","additionalProperties":false,
     "token":{"type":"string","description":"a push token"},
     "device":{"type":"string","description":"installation id"}}},
   "content":{"type":"object","description":"email: subject, html, text, attachments, reply_to, list_unsubscribe; sms: text; push: title, body, image, link, data"},
+  "template":{"type":"string","description":"a saved template's key, instead of content"},
+  "data":{"type":"object","description":"the template's {{data.*}} variables"},
+  "language":{"type":"string","description":"template language; default: the customer's"},
   "lane":{"enum":["alert","transactional"],"description":"alert: time-critical, never behind anything else"},
   "purpose":{"enum":["transactional","marketing"],"description":"marketing needs the customer's consent"},
   "idempotency_key":{"type":"string","maxLength":255,"description":"or the Idempotency-Key header"}}})";
@@ -35,6 +38,42 @@ const char* kMessageSchema = R"({"type":"object","properties":{
 
 json::value Schema(const char* s) { return json::parse(s); }
 
+const char* kTemplateInputSchema = R"({"type":"object","additionalProperties":false,
+  "required":["name","channel","default_language","languages"],"properties":{
+  "name":{"type":"string"},"channel":{"enum":["email","sms","push"]},
+  "default_language":{"type":"string","description":"BCP 47 tag, e.g. de"},
+  "languages":{"type":"object","description":"tag → parts: email subject, html, text; sms text; push title, body, image, link, data"},
+  "sample":{"type":"object","description":"variables to check the template with on save: SMS segments, push size"}}})";
+const char* kTemplateSchema = R"({"type":"object","properties":{
+  "key":{"type":"string"},"name":{"type":"string"},"channel":{"type":"string"},
+  "default_language":{"type":"string"},"languages":{"type":"object"},"version":{"type":"integer"},
+  "created_at":{"type":"string"},"updated_at":{"type":"string"},"check":{"type":"array"}}})";
+
+json::array CheckToJson(const TemplateCheck& check) {
+  json::array out;
+  for (const LanguageCheck& l : check.languages) {
+    json::object o{{"language", l.language}};
+    if (!l.sms.encoding.empty()) {
+      o["sms"] = {{"encoding", l.sms.encoding},
+                  {"segments", l.sms.segments},
+                  {"characters", l.sms.characters}};
+    }
+    if (l.push_payload_bytes > 0) o["push_payload_bytes"] = l.push_payload_bytes;
+    json::array unknown;
+    for (const auto& e : l.unknown_variables)
+      unknown.push_back({{"field", e.field}, {"message", e.message}});
+    o["unknown_variables"] = std::move(unknown);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<std::string> TemplateKey(const Request& req) {
+  const std::string& key = req.PathParam("key");
+  if (key.empty() || key.size() > 100) return Status::BadParameter("key", "1 to 100 characters");
+  return key;
+}
+
 Result<std::optional<int64_t>> TimeQuery(const Request& req, const char* name) {
   auto v = req.Query(name);
   if (!v) return std::optional<int64_t>();
@@ -46,7 +85,7 @@ Result<std::optional<int64_t>> TimeQuery(const Request& req, const char* name) {
 }  // namespace
 
 void RegisterRoutes(http::Router& router, store::Database& db, MessageService& messages,
-                    Outbox& outbox) {
+                    Outbox& outbox, TemplateStore& templates) {
   const auto kMsg = auth::Component::kMessaging;
   router.Add(
       {"POST", "/v1/messages", Access::Write(kMsg),
@@ -136,6 +175,98 @@ void RegisterRoutes(http::Router& router, store::Database& db, MessageService& m
                {"until", "created before (RFC 3339)"},
                {"cursor", "next_cursor of the previous page"},
                {"limit", "1-500", "integer"}}});
+  router.Add({"GET", "/v1/templates", Access::Read(kMsg),
+              [&templates](Request& req) -> Result<Response> {
+                RETURN_IF_ERROR(http::OnlyQueryParams(req, {}));
+                ASSIGN_OR_RETURN(auto list, templates.List());
+                return http::ItemsResponse(list, SavedTemplateToJson);
+              },
+              "messaging", "Every saved message template", nullptr,
+              Schema(R"({"type":"object","properties":{"items":{"type":"array"}}})")});
+  router.Add({"GET", "/v1/templates/{key}", Access::Read(kMsg),
+              [&templates](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(std::string key, TemplateKey(req));
+                ASSIGN_OR_RETURN(SavedTemplate t, templates.Get(key));
+                return http::JsonResponse(200, SavedTemplateToJson(t));
+              },
+              "messaging", "One template", nullptr, Schema(kTemplateSchema)});
+  router.Add(
+      {"PUT", "/v1/templates/{key}", Access::Write(kMsg),
+       [&templates](Request& req) -> Result<Response> {
+         ASSIGN_OR_RETURN(std::string key, TemplateKey(req));
+         ASSIGN_OR_RETURN(json::object body, http::JsonBody(req));
+         ASSIGN_OR_RETURN(std::optional<int64_t> if_match, http::IfMatchVersion(req));
+         TemplateCheck check;
+         ASSIGN_OR_RETURN(auto saved, templates.Put(req.Actor(), key, body, if_match, &check));
+         json::object o = SavedTemplateToJson(saved.first);
+         o["check"] = CheckToJson(check);
+         Response r = http::JsonResponse(saved.first.version == 1 && saved.second ? 201 : 200, o);
+         r.SetHeader("ETag", "\"" + std::to_string(saved.first.version) + "\"");
+         return r;
+       },
+       "messaging",
+       "Create or update a template (If-Match honoured). Every part must compile; an SMS must fit "
+       "its segments and a push payload 4096 bytes with the sample variables",
+       Schema(kTemplateInputSchema), Schema(kTemplateSchema)});
+  router.Add({"DELETE", "/v1/templates/{key}", Access::Write(kMsg),
+              [&templates](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(std::string key, TemplateKey(req));
+                RETURN_IF_ERROR(templates.Delete(req.Actor(), key));
+                return http::NoContent();
+              },
+              "messaging", "Delete a template", nullptr, nullptr, 204});
+  router.Add(
+      {"POST", "/v1/templates/{key}/preview", Access::Read(kMsg),
+       [&db, &templates](Request& req) -> Result<Response> {
+         ASSIGN_OR_RETURN(std::string key, TemplateKey(req));
+         json::object body;
+         if (!req.body.empty()) {
+           ASSIGN_OR_RETURN(body, http::JsonBody(req));
+         }
+         JsonReader r(body);
+         std::optional<std::string> customer = r.String("customer", false, 200, 1);
+         std::optional<std::string> language = r.String("language", false, 35, 2);
+         json::object data;
+         if (const json::object* d = r.Object("data", false)) data = *d;
+         RETURN_IF_ERROR(r.Finish());
+         ASSIGN_OR_RETURN(SavedTemplate t, templates.Get(key));
+         json::object vars{{"data", data}};
+         std::string lang = language.value_or("");
+         if (customer) {
+           RETURN_IF_ERROR(db.WithConnection([&](store::Connection& c) -> Status {
+             ASSIGN_OR_RETURN(auto row, c.QueryRow("SELECT id, language FROM customers WHERE "
+                                                   "external_id = ?",
+                                                   {*customer}));
+             if (!row) return Status::Validation({{"customer", "no customer " + *customer}});
+             ASSIGN_OR_RETURN(vars["customer"], CustomerVariables(c, row->Int(0)));
+             if (lang.empty()) lang = row->Str(1);
+             return Status::Ok();
+           }));
+         }
+         // Lenient: staff see what is missing instead of an error.
+         RenderOptions o;
+         o.strict = false;
+         ASSIGN_OR_RETURN(RenderedMessage m, Render(t.definition, lang, vars, o));
+         json::object out{{"language", m.language}, {"content", RenderedToContent(m)}};
+         if (m.channel == "sms")
+           out["sms"] = {{"encoding", m.sms.encoding},
+                         {"segments", m.sms.segments},
+                         {"characters", m.sms.characters}};
+         if (m.channel == "push") out["push_payload_bytes"] = PushPayloadBytes(m);
+         json::array unknown;
+         for (const auto& e : m.unknown_variables)
+           unknown.push_back({{"field", e.field}, {"message", e.message}});
+         out["unknown_variables"] = std::move(unknown);
+         return http::JsonResponse(200, out);
+       },
+       "messaging",
+       "Render a template for a chosen customer and data, as it would be sent; unknown variables "
+       "are listed, not refused",
+       Schema(R"({"type":"object","additionalProperties":false,"properties":{
+         "customer":{"type":"string"},"language":{"type":"string"},"data":{"type":"object"}}})"),
+       Schema(
+           R"({"type":"object","properties":{"language":{"type":"string"},"content":{"type":"object"},
+         "unknown_variables":{"type":"array"}}})")});
   router.Add({"GET", "/v1/messages/{id}", Access::Read(kMsg),
               [&outbox](Request& req) -> Result<Response> {
                 ASSIGN_OR_RETURN(int64_t id, http::PathId(req, "id", "message"));

@@ -44,7 +44,8 @@ std::string Str(const json::object& o, const char* key) {
 Result<std::shared_ptr<GoogleTokenSource>> GoogleTokenSource::FromFile(
     const std::string& path, const HttpBatchOptions& http) {
   std::ifstream in(path);
-  if (!in) return Status::Validation({{"messaging.fcm.service_account_file", "cannot read " + path}});
+  if (!in)
+    return Status::Validation({{"messaging.fcm.service_account_file", "cannot read " + path}});
   std::stringstream ss;
   ss << in.rdbuf();
   auto parsed = ParseJsonObject(ss.str());
@@ -86,13 +87,12 @@ Result<std::string> GoogleTokenSource::Token(int64_t now_ms) {
   const int64_t iat = now_ms / 1000;
   json::object header;
   if (!private_key_id_.empty()) header["kid"] = private_key_id_;
-  ASSIGN_OR_RETURN(std::string jwt,
-                   SignJwt(JwtAlg::kRs256, private_key_, header,
-                           {{"iss", client_email_},
-                            {"scope", kScope},
-                            {"aud", token_uri_},
-                            {"iat", iat},
-                            {"exp", iat + 3600}}));
+  ASSIGN_OR_RETURN(std::string jwt, SignJwt(JwtAlg::kRs256, private_key_, header,
+                                            {{"iss", client_email_},
+                                             {"scope", kScope},
+                                             {"aud", token_uri_},
+                                             {"iat", iat},
+                                             {"exp", iat + 3600}}));
   HttpCall call;
   call.url = token_uri_;
   call.headers = {"Content-Type: application/x-www-form-urlencoded"};
@@ -117,8 +117,8 @@ Result<std::string> GoogleTokenSource::Token(int64_t now_ms) {
   return token_;
 }
 
-Result<std::unique_ptr<FcmProvider>> FcmProvider::Create(const FcmOptions& options,
-                                                         std::shared_ptr<GoogleTokenSource> tokens) {
+Result<std::unique_ptr<FcmProvider>> FcmProvider::Create(
+    const FcmOptions& options, std::shared_ptr<GoogleTokenSource> tokens) {
   std::unique_ptr<FcmProvider> p(new FcmProvider());
   p->options_ = options;
   p->tokens_ = std::move(tokens);

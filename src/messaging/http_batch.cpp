@@ -100,7 +100,8 @@ std::vector<HttpAnswer> HttpBatchClient::Perform(const std::vector<HttpCall>& ca
     curl_easy_setopt(e, CURLOPT_URL, c.url.c_str());
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout_ms));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(o.timeout_ms, 10000)));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min(o.timeout_ms, 10000)));
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                      o.http2_prior_knowledge ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                      : o.http2               ? CURL_HTTP_VERSION_2TLS

@@ -21,20 +21,20 @@ struct HttpCall {
 };
 
 struct HttpAnswer {
-  long status = 0;     // 0: no response (see error)
-  std::string body;    // at most 64 KiB
+  long status = 0;                             // 0: no response (see error)
+  std::string body;                            // at most 64 KiB
   std::map<std::string, std::string> headers;  // lower-cased names
-  std::string error;   // transport failure: refused, reset, timeout, TLS
+  std::string error;                           // transport failure: refused, reset, timeout, TLS
 };
 
 struct HttpBatchOptions {
   // h2c without upgrade, for http:// endpoints that speak HTTP/2 (test
   // servers); https:// negotiates HTTP/2 by ALPN anyway.
   bool http2_prior_knowledge = false;
-  bool http2 = true;          // prefer HTTP/2 over TLS
-  int max_concurrent = 100;   // requests in flight
-  int timeout_ms = 10000;     // per request
-  std::string ca_file;        // PEM; empty = the system store
+  bool http2 = true;         // prefer HTTP/2 over TLS
+  int max_concurrent = 100;  // requests in flight
+  int timeout_ms = 10000;    // per request
+  std::string ca_file;       // PEM; empty = the system store
 };
 
 class HttpBatchClient {

@@ -2,14 +2,66 @@
 
 #include "core/crypto.h"
 #include "core/validation.h"
+#include "messaging/template_store.h"
 
 namespace kontor::messaging {
 namespace {
 
-constexpr size_t kMaxPushPayloadBytes = 4096;
 constexpr size_t kMaxAttachmentBytes = 10u << 20;
 
+// Field errors of a render, placed under "template.".
+Status UnderTemplate(const Status& st) {
+  if (st.code() != StatusCode::kValidation) return st;
+  std::vector<FieldError> fields;
+  for (const auto& e : st.fields()) fields.push_back({"template." + e.field, e.message});
+  return Status::Validation(std::move(fields), st.message());
+}
+
 }  // namespace
+
+json::object RenderedToContent(const RenderedMessage& m) {
+  json::object o;
+  auto put = [&o](const char* k, const std::string& v) {
+    if (!v.empty()) o[k] = v;
+  };
+  if (m.channel == "email") {
+    put("subject", m.subject);
+    put("html", m.html);
+    put("text", m.text);
+  } else if (m.channel == "sms") {
+    put("text", m.text);
+  } else {
+    put("title", m.title);
+    put("body", m.body);
+    put("image", m.image);
+    put("link", m.link);
+    if (!m.data.empty()) {
+      json::object data;
+      for (const auto& [k, v] : m.data) data[k] = v;
+      o["data"] = std::move(data);
+    }
+  }
+  return o;
+}
+
+Result<json::object> CustomerVariables(store::Connection& c, int64_t customer_id) {
+  ASSIGN_OR_RETURN(auto row,
+                   c.QueryRow("SELECT external_id, type, salutation, first_name, "
+                              "last_name, company_name, email, phone, language, "
+                              "country, time_zone, attributes FROM customers WHERE id = ?",
+                              {customer_id}));
+  if (!row) return Status::NotFound("no customer");
+  json::object o;
+  const char* names[] = {"external_id", "type",         "salutation", "first_name",
+                         "last_name",   "company_name", "email",      "phone",
+                         "language",    "country",      "time_zone"};
+  for (size_t i = 0; i < std::size(names); ++i) {
+    if (!row->IsNull(i)) o[names[i]] = row->Str(i);
+  }
+  auto attrs = ParseJsonObject(row->Str(11));
+  o["attributes"] = attrs.ok() ? std::move(*attrs) : json::object();
+  return o;
+}
 
 Status ValidateContent(const std::string& channel, const json::object& content,
                        const std::string& prefix) {
@@ -90,7 +142,15 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
   std::optional<std::string> key = r.String("idempotency_key", false, 255, 1);
   if (!key) key = idempotency_header;
   const json::object* to = r.Object("to", true);
-  const json::object* content = r.Object("content", true);
+  const json::object* content = r.Object("content", false);
+  const std::optional<std::string> template_key = r.String("template", false, 100, 1);
+  const json::object* data = r.Object("data", false);
+  const std::optional<std::string> language = r.String("language", false, 35, 2);
+  if (!content == !template_key && !r.Has("content") && !r.Has("template"))
+    r.AddError("content", "give content, or a template with its data");
+  else if (content && template_key)
+    r.AddError("template", "give content or a template, not both");
+  if (data && !template_key) r.AddError("data", "only with a template");
   std::string to_kind, to_value;
   if (to) {
     JsonReader t(*to, "to.");
@@ -135,7 +195,7 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
     base.purpose = purpose;
     base.channel = channel;
     base.provider = providers_.For(channel);
-    base.content = *content;
+    if (content) base.content = *content;
     base.request_hash = request_hash;
     base.idempotency_key = key;
     if (to_kind == "customer") {
@@ -191,6 +251,26 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
     } else {
       base.recipient = to_value;
       msgs.push_back(base);
+    }
+    if (template_key) {
+      ASSIGN_OR_RETURN(std::optional<SavedTemplate> t, TemplateStore::Load(c, *template_key));
+      if (!t) return Status::Validation({{"template", "no template " + *template_key}});
+      if (t->definition.channel != channel)
+        return Status::Validation(
+            {{"template", "is a " + t->definition.channel + " template, not " + channel}});
+      for (NewMessage& m : msgs) {
+        json::object vars{{"data", data ? *data : json::object()}};
+        if (m.customer_id) {
+          ASSIGN_OR_RETURN(vars["customer"], CustomerVariables(c, *m.customer_id));
+        }
+        Result<RenderedMessage> rendered =
+            Render(t->definition, language.value_or(m.language), vars);
+        if (!rendered.ok()) return UnderTemplate(rendered.status());
+        m.content = RenderedToContent(*rendered);
+        m.template_key = *template_key;
+        m.language = rendered->language;
+        RETURN_IF_ERROR(ValidateContent(channel, m.content, "template."));
+      }
     }
     // A repeated key answers with what the first request queued.
     if (key) {

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/status.h"
 #include "messaging/outbox.h"
+#include "messaging/templates.h"
 #include "store/database.h"
 
 namespace kontor::messaging {
@@ -34,6 +35,11 @@ struct ChannelProviders {
 //   push:  title and/or body, image, link, data (string values), payload ≤ 4096 bytes
 Status ValidateContent(const std::string& channel, const json::object& content,
                        const std::string& prefix);
+
+// A rendered template as message content for its channel.
+json::object RenderedToContent(const RenderedMessage& m);
+// The `customer` variables of templates: the customer's fields and attributes.
+Result<json::object> CustomerVariables(store::Connection& c, int64_t customer_id);
 
 class MessageService {
  public:
