@@ -119,6 +119,11 @@ const ROUTES = {
   'GET /v1/messages': 'messaging:read',
   'POST /v1/messages': 'messaging:write',
   'GET /v1/messages/{id}': 'messaging:read',
+  'GET /v1/templates': 'messaging:read',
+  'GET /v1/templates/{key}': 'messaging:read',
+  'PUT /v1/templates/{key}': 'messaging:write',
+  'DELETE /v1/templates/{key}': 'messaging:write',
+  'POST /v1/templates/{key}/preview': 'messaging:read',
   'GET /v1/banking-calendar': 'payments:read',
 };
 
