@@ -17,26 +17,43 @@ Status Record(store::Connection& c, const Actor& actor, const Entry& e) {
 }
 
 Status RecordMany(store::Connection& c, const Actor& actor, const std::vector<Entry>& entries) {
-  auto text = [](const std::optional<json::value>& v) -> store::Value {
-    if (!v) return nullptr;
+  auto text = [](const std::optional<json::value>& v) -> std::optional<std::string> {
+    if (!v) return std::nullopt;
     return json::serialize(*v);
   };
-  store::Params values;
-  values.reserve(entries.size() * 11);
+  store::Params rows;
+  rows.reserve(entries.size() * 11);
   for (const Entry& e : entries) {
-    for (store::Value v :
-         {store::Value(actor.now_ms), store::Value(actor.type), store::Value(actor.id),
-          store::Value(actor.label), store::Value(e.action), store::Value(e.resource_type),
-          store::Value(e.resource_id), text(e.before), text(e.after),
-          store::Value(actor.request_id), store::Value(actor.client_ip)}) {
-      values.push_back(std::move(v));
-    }
+    AppendRow(actor, {e.action, e.resource_type, e.resource_id, text(e.before), text(e.after)},
+              &rows);
   }
+  return RecordRows(c, std::move(rows));
+}
+
+void AppendRow(const Actor& actor, SerializedEntry e, store::Params* rows) {
+  auto text = [](std::optional<std::string>& v) -> store::Value {
+    if (!v) return nullptr;
+    return std::move(*v);
+  };
+  rows->emplace_back(actor.now_ms);
+  rows->emplace_back(actor.type);
+  rows->emplace_back(actor.id);
+  rows->emplace_back(actor.label);
+  rows->emplace_back(std::move(e.action));
+  rows->emplace_back(std::move(e.resource_type));
+  rows->emplace_back(std::move(e.resource_id));
+  rows->push_back(text(e.before_json));
+  rows->push_back(text(e.after_json));
+  rows->emplace_back(actor.request_id);
+  rows->emplace_back(actor.client_ip);
+}
+
+Status RecordRows(store::Connection& c, store::Params rows) {
   return store::InsertMany(
       c,
       "INSERT INTO audit_log (at, actor_type, actor_id, actor_label, action, resource_type, "
       "resource_id, before_json, after_json, request_id, client_ip) VALUES",
-      11, std::move(values));
+      11, std::move(rows));
 }
 
 Result<Page> Query(store::Database& db, const Filter& f) {

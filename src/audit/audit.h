@@ -38,6 +38,20 @@ Status Record(store::Connection& c, const Actor& actor, const Entry& e);
 // The same for many entries of one actor, in a few multi-row statements.
 Status RecordMany(store::Connection& c, const Actor& actor, const std::vector<Entry>& entries);
 
+// RecordMany in two steps, for bulk writers: the rows are built before the
+// write transaction, so that it holds the database's lock for less time,
+// and inserted inside it. An entry's JSON comes serialized.
+struct SerializedEntry {
+  std::string action;
+  std::string resource_type;
+  std::string resource_id;
+  std::optional<std::string> before_json;
+  std::optional<std::string> after_json;
+};
+void AppendRow(const Actor& actor, SerializedEntry e, store::Params* rows);
+// REQUIRES: `c` is inside the transaction that makes the change.
+Status RecordRows(store::Connection& c, store::Params rows);
+
 struct Filter {
   std::optional<std::string> actor;  // matches the actor label (substring) or id
   std::optional<std::string> action;  // exact, or prefix with a trailing '*'

@@ -104,7 +104,7 @@ Result<std::vector<json::value>> BatchItems(const Request& req) {
   return items;
 }
 
-Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) {
+Result<Response> Batch(CustomerService& svc, Request& req) {
   if (req.body.empty()) return Status::InvalidArgument("a JSON array or NDJSON body is required");
   ASSIGN_OR_RETURN(std::vector<json::value> items, BatchItems(req));
   const audit::Actor actor = req.Actor();
@@ -125,6 +125,8 @@ Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) 
   // one transaction through the bulk path.
   std::vector<CustomerInput> good;
   std::vector<size_t> good_index;
+  good.reserve(items.size());
+  good_index.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string prefix = "items[" + std::to_string(i) + "].";
     results[i] = json::object{{"index", static_cast<int64_t>(i)}};
@@ -143,11 +145,8 @@ Result<Response> Batch(store::Database& db, CustomerService& svc, Request& req) 
       good_index.push_back(i);
     }
   }
-  std::vector<Result<UpsertResult>> applied;
-  RETURN_IF_ERROR(db.Transact([&](store::Connection& c) -> Status {
-    ASSIGN_OR_RETURN(applied, svc.UpsertMany(c, actor, good));
-    return Status::Ok();
-  }));
+  ASSIGN_OR_RETURN(std::vector<Result<UpsertResult>> applied,
+                   svc.UpsertMany(actor, std::move(good)));
   for (size_t k = 0; k < applied.size(); ++k) {
     const size_t i = good_index[k];
     const Result<UpsertResult>& up = applied[k];
@@ -212,7 +211,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
       {"POST",
        "/v1/customers/batch",
        Access::Write(kCustomers),
-       [&db, &svc](Request& req) { return Batch(db, svc, req); },
+       [&svc](Request& req) { return Batch(svc, req); },
        "customers",
        "Create or update up to 10,000 customers (JSON array or NDJSON); per-item results",
        json::parse(R"({"type":"array","maxItems":10000,"items":{"type":"object"}})"),

@@ -9,25 +9,41 @@ Status RecordChange(store::Connection& c, int64_t now_ms, const Change& ch) {
 }
 
 Status RecordChanges(store::Connection& c, int64_t now_ms, const std::vector<Change>& changes) {
-  if (changes.empty()) return Status::Ok();
+  store::Params rows;
+  rows.reserve(changes.size() * 7);
+  for (const Change& ch : changes) {
+    AppendChangeRow(
+        now_ms,
+        {ch.entity, ch.key, ch.op, ch.version,
+         ch.data.is_null() ? std::nullopt : std::optional<std::string>(json::serialize(ch.data)),
+         ch.customer},
+        &rows);
+  }
+  return RecordChangeRows(c, std::move(rows));
+}
+
+void AppendChangeRow(int64_t now_ms, SerializedChange ch, store::Params* rows) {
+  auto text = [](std::optional<std::string>& v) -> store::Value {
+    if (!v) return nullptr;
+    return std::move(*v);
+  };
+  rows->emplace_back(std::move(ch.entity));
+  rows->emplace_back(std::move(ch.key));
+  rows->emplace_back(std::move(ch.op));
+  rows->emplace_back(ch.version);
+  rows->emplace_back(now_ms);
+  rows->push_back(text(ch.data));
+  rows->push_back(text(ch.customer));
+}
+
+Status RecordChangeRows(store::Connection& c, store::Params rows) {
+  if (rows.empty()) return Status::Ok();
   if (c.dialect() == store::Dialect::kPostgres) {
     RETURN_IF_ERROR(c.Execute("SELECT pg_advisory_xact_lock(727071)").status());
   }
-  store::Params values;
-  values.reserve(changes.size() * 7);
-  for (const Change& ch : changes) {
-    values.emplace_back(ch.entity);
-    values.emplace_back(ch.key);
-    values.emplace_back(ch.op);
-    values.emplace_back(ch.version);
-    values.emplace_back(now_ms);
-    values.push_back(ch.data.is_null() ? store::Value(nullptr)
-                                       : store::Value(json::serialize(ch.data)));
-    values.emplace_back(ch.customer);
-  }
   return store::InsertMany(
       c, "INSERT INTO changes (entity, entity_key, op, version, at, data, customer_key) VALUES", 7,
-      std::move(values));
+      std::move(rows));
 }
 
 namespace {

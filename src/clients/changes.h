@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/json.h"
 #include "store/database.h"
@@ -29,6 +30,21 @@ struct Change {
 Status RecordChange(store::Connection& c, int64_t now_ms, const Change& change);
 // The same for many changes, in a few multi-row statements (in order).
 Status RecordChanges(store::Connection& c, int64_t now_ms, const std::vector<Change>& changes);
+
+// RecordChanges in two steps, for bulk writers that build the rows with
+// less work (the data comes serialized, written without a json::value) or
+// before their write transaction; the rows are inserted inside it.
+struct SerializedChange {
+  std::string entity;
+  std::string key;
+  std::string op;
+  std::optional<int64_t> version;
+  std::optional<std::string> data;  // nullopt for deletes
+  std::optional<std::string> customer;
+};
+void AppendChangeRow(int64_t now_ms, SerializedChange change, store::Params* rows);
+// REQUIRES: inside the transaction that makes the changes (see RecordChange).
+Status RecordChangeRows(store::Connection& c, store::Params rows);
 
 struct ChangePage {
   json::array items;    // {"seq","entity","key","op","version","at","data"}

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -59,6 +60,21 @@ struct UpsertResult {
   bool changed = false;  // false: the stored customer already matched
 };
 
+// A batch for CustomerService::UpsertMany(actor, items), worked out before its
+// write transaction (see PrepareUpserts).
+class PreparedUpserts {
+ public:
+  PreparedUpserts(PreparedUpserts&&) noexcept;
+  PreparedUpserts& operator=(PreparedUpserts&&) noexcept;
+  ~PreparedUpserts();
+
+ private:
+  friend class CustomerService;
+  struct State;
+  explicit PreparedUpserts(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
 class CustomerService {
  public:
   explicit CustomerService(store::Database& db) : db_(db) {}
@@ -77,7 +93,23 @@ class CustomerService {
   // kFailedPrecondition), which wrote nothing; a database error fails all.
   Result<std::vector<Result<UpsertResult>>> UpsertMany(store::Connection& c,
                                                        const audit::Actor& actor,
-                                                       const std::vector<CustomerInput>& items);
+                                                       std::vector<CustomerInput> items);
+  // The same in a transaction of its own, for bulk sync. The write
+  // transaction is the part that cannot run in parallel (SQLite has one
+  // writer), so the work per item is done before it: the stored customers
+  // are read, and each item's outcome, row values, change-feed data and
+  // audit entry are computed from them. Inside the transaction only their
+  // versions are read again, and an item whose customer changed meanwhile
+  // is worked out again there: the results are those UpsertMany(c, ...)
+  // gives at that point. A batch that changes nothing takes no write
+  // transaction; its results hold as of the read.
+  Result<std::vector<Result<UpsertResult>>> UpsertMany(const audit::Actor& actor,
+                                                       std::vector<CustomerInput> items);
+  // The two halves of UpsertMany(actor, items), apart so tests can change
+  // customers in between.
+  Result<PreparedUpserts> PrepareUpserts(const audit::Actor& actor,
+                                         std::vector<CustomerInput> items);
+  Result<std::vector<Result<UpsertResult>>> ApplyUpserts(PreparedUpserts prepared);
   Result<Customer> Get(const std::string& external_id);
   // Anonymizes personal data, drops tags, consent and list memberships,
   // detaches devices; keeps the record (status "erased") and the audit trail.
@@ -98,13 +130,6 @@ class CustomerService {
   Result<std::optional<Customer>> Load(store::Connection& c, const std::string& external_id,
                                        bool for_update);
   Status LoadDetails(store::Connection& c, Customer* cu);
-  Result<std::unordered_map<std::string, Customer>> LoadMany(store::Connection& c,
-                                                             const std::vector<std::string>& ids,
-                                                             bool for_update);
-  // One round of UpsertMany: the items at `round`, whose ids are distinct.
-  Status UpsertRound(store::Connection& c, const audit::Actor& actor,
-                     const std::vector<CustomerInput>& items, const std::vector<size_t>& round,
-                     std::vector<Result<UpsertResult>>* out);
 
   store::Database& db_;
 };

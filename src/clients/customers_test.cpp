@@ -201,62 +201,217 @@ TEST_P(CustomersTest, TimelineGathersTheCustomersRecordsAndErasureScrubsIt) {
   EXPECT_TRUE(lists.ListsOf("T-1", now_)->empty());
 }
 
-TEST_P(CustomersTest, UpsertManyAppliesInOrderAndReportsPerItem) {
-  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Old","consent":{"sms":{"status":"granted"}}})", "M-1"),
-                           std::nullopt).ok());
-  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Same"})", "M-2"), std::nullopt).ok());
-  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Gone"})", "M-3"), std::nullopt).ok());
-  ASSERT_TRUE(svc_->Erase(Actor(), "M-3", std::nullopt).ok());
-  const int64_t changes_before = Count("SELECT COUNT(*) FROM changes");
-  now_ += 1000;
-  std::vector<CustomerInput> items = {
-      Parse(R"({"first_name":"New","email":"m1@example.com","tags":["a"]})", "M-1"),  // update
-      Parse(R"({"first_name":"Same"})", "M-2"),                                      // unchanged
-      Parse(R"({"first_name":"Back"})", "M-3"),                                      // erased
-      Parse(R"({"first_name":"Fresh","tags":["x","y"]})", "M-4"),                    // create
-      Parse(R"({"first_name":"Fresher","tags":["y"]})", "M-4"),                      // then update
-  };
-  std::vector<Result<UpsertResult>> out;
-  Status st = db().Transact([&](store::Connection& c) -> Status {
-    ASSIGN_OR_RETURN(out, svc_->UpsertMany(c, Actor(), items));
-    return Status::Ok();
-  });
-  ASSERT_TRUE(st.ok()) << st.ToString();
-  ASSERT_EQ(out.size(), 5u);
-  ASSERT_TRUE(out[0].ok());
-  EXPECT_TRUE(out[0]->changed);
-  EXPECT_EQ(out[0]->customer.version, 2);
-  EXPECT_EQ(out[0]->customer.data.consent.at("sms").status, "granted") << "consent of channels not named stays";
-  ASSERT_TRUE(out[1].ok());
-  EXPECT_FALSE(out[1]->changed);
-  EXPECT_EQ(out[2].status().code(), StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(out[3].ok());
-  EXPECT_TRUE(out[3]->created);
-  ASSERT_TRUE(out[4].ok());
-  EXPECT_EQ(out[4]->customer.version, 2);
+// UpsertMany inside the caller's transaction and in its own (worked out
+// before it) answer and write the same.
+class CustomersBatchTest : public CustomersTest {
+ protected:
+  using Results = std::vector<Result<UpsertResult>>;
+  Results RunBatch(std::vector<CustomerInput> items) {
+    Results out;
+    if (own_transaction_) {
+      auto r = svc_->UpsertMany(Actor(), std::move(items));
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      if (r.ok()) out = std::move(r).value();
+      return out;
+    }
+    Status st = db().Transact([&](store::Connection& c) -> Status {
+      ASSIGN_OR_RETURN(out, svc_->UpsertMany(c, Actor(), items));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+  // The change feed's latest data of the customer: its API JSON.
+  void ExpectFeedHoldsCustomer(const std::string& external_id) {
+    auto row = db().QueryRow(
+        "SELECT data FROM changes WHERE entity_key = ? ORDER BY seq DESC LIMIT 1", {external_id});
+    ASSERT_TRUE(row.ok() && *row);
+    auto stored = svc_->Get(external_id);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(json::parse((**row).Str(0)), json::value(CustomerToJson(*stored))) << external_id;
+  }
 
-  auto m4 = svc_->Get("M-4");
-  ASSERT_TRUE(m4.ok());
-  EXPECT_EQ(*m4->data.first_name, "Fresher");
-  EXPECT_EQ(m4->data.tags, (std::vector<std::string>{"y"}));
-  EXPECT_EQ(m4->version, 2);
-  auto m1 = svc_->Get("M-1");
-  EXPECT_EQ(m1->data.tags, (std::vector<std::string>{"a"}));
-  EXPECT_EQ(m1->data, out[0]->customer.data) << "the answer is what was stored";
-  // One change per write, in item order; erased and unchanged items wrote nothing.
-  auto feed = ReadChanges(db(), 0, 100);
-  ASSERT_EQ(static_cast<int64_t>(feed->items.size()), changes_before + 3);
-  EXPECT_EQ(feed->items[changes_before].at("key"), "M-1");
-  EXPECT_EQ(feed->items[changes_before + 2].at("op"), "update");
-  // The audit trail names changed fields, never their values.
-  auto audit = db().QueryRow("SELECT after_json FROM audit_log WHERE resource_id = 'M-1' ORDER BY id DESC");
-  const std::string after = (*audit)->Str(0);
-  EXPECT_NE(after.find("first_name"), std::string::npos);
-  EXPECT_NE(after.find("email"), std::string::npos);
-  EXPECT_EQ(after.find("m1@example.com"), std::string::npos);
-  EXPECT_EQ(after.find("consent.sms"), std::string::npos);
+  bool own_transaction_ = false;
+};
+
+TEST_P(CustomersBatchTest, UpsertManyAppliesInOrderAndReportsPerItem) {
+  for (bool own : {false, true}) {
+    own_transaction_ = own;
+    SCOPED_TRACE(own ? "own transaction" : "caller's transaction");
+    const std::string p = own ? "B" : "A";
+    auto id = [&](int n) { return p + "-" + std::to_string(n); };
+    ASSERT_TRUE(
+        svc_->Upsert(Actor(),
+                     Parse(R"({"first_name":"Old","consent":{"sms":{"status":"granted"}}})", id(1)),
+                     std::nullopt)
+            .ok());
+    ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Same"})", id(2)), std::nullopt).ok());
+    ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Gone"})", id(3)), std::nullopt).ok());
+    ASSERT_TRUE(svc_->Erase(Actor(), id(3), std::nullopt).ok());
+    const int64_t changes_before = Count("SELECT COUNT(*) FROM changes");
+    now_ += 1000;
+    Results out = RunBatch({
+        Parse(R"({"first_name":"New","email":"m1@example.com","tags":["a"]})", id(1)),  // update
+        Parse(R"({"first_name":"Same"})", id(2)),                                       // unchanged
+        Parse(R"({"first_name":"Back"})", id(3)),                                       // erased
+        Parse(R"({"first_name":"Fresh","tags":["x","y"]})", id(4)),                     // create
+        Parse(R"({"first_name":"Fresher","tags":["y"]})", id(4)),  // then update
+    });
+    ASSERT_EQ(out.size(), 5u);
+    ASSERT_TRUE(out[0].ok());
+    EXPECT_TRUE(out[0]->changed);
+    EXPECT_EQ(out[0]->customer.version, 2);
+    EXPECT_EQ(out[0]->customer.data.consent.at("sms").status, "granted")
+        << "consent of channels not named stays";
+    ASSERT_TRUE(out[1].ok());
+    EXPECT_FALSE(out[1]->changed);
+    EXPECT_EQ(out[2].status().code(), StatusCode::kFailedPrecondition);
+    ASSERT_TRUE(out[3].ok());
+    EXPECT_TRUE(out[3]->created);
+    ASSERT_TRUE(out[4].ok());
+    EXPECT_EQ(out[4]->customer.version, 2);
+
+    auto m4 = svc_->Get(id(4));
+    ASSERT_TRUE(m4.ok());
+    EXPECT_EQ(*m4->data.first_name, "Fresher");
+    EXPECT_EQ(m4->data.tags, (std::vector<std::string>{"y"}));
+    EXPECT_EQ(m4->version, 2);
+    auto m1 = svc_->Get(id(1));
+    EXPECT_EQ(m1->data.tags, (std::vector<std::string>{"a"}));
+    EXPECT_EQ(m1->data, out[0]->customer.data) << "the answer is what was stored";
+    EXPECT_EQ(m1->id, out[0]->customer.id);
+    EXPECT_EQ(m1->updated_at, now_);
+    // One change per write, in item order; erased and unchanged items wrote nothing.
+    auto feed = ReadChanges(db(), 0, 1000);
+    ASSERT_EQ(static_cast<int64_t>(feed->items.size()), changes_before + 3);
+    const json::array changes(feed->items.begin() + changes_before, feed->items.end());
+    EXPECT_EQ(changes[0].at("key").as_string(), id(1));
+    EXPECT_EQ(changes[1].at("key").as_string(), id(4));
+    EXPECT_EQ(changes[1].at("op"), "create");
+    EXPECT_EQ(changes[2].at("op"), "update");
+    ExpectFeedHoldsCustomer(id(1));
+    ExpectFeedHoldsCustomer(id(4));
+    // The audit trail names changed fields, never their values.
+    auto audit = db().QueryRow(
+        "SELECT after_json FROM audit_log WHERE resource_id = ? ORDER BY id DESC", {id(1)});
+    EXPECT_EQ(json::parse((*audit)->Str(0)),
+              json::parse(R"({"version":2,"fields":["first_name","email","tags"]})"));
+    audit = db().QueryRow(
+        "SELECT after_json FROM audit_log WHERE resource_id = ? AND action = 'customer.create'",
+        {id(4)});
+    EXPECT_EQ(json::parse((*audit)->Str(0)),
+              json::parse(R"({"version":1,"fields":["type","first_name","status","tags"]})"));
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM customer_tags"), own ? 4 : 2);
+  }
 }
 
+TEST_P(CustomersBatchTest, PreparedItemsAreWorkedOutAgainWhenTheirCustomerChanged) {
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"One"})", "S-1"), std::nullopt).ok());
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Two"})", "S-2"), std::nullopt).ok());
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Three"})", "S-3"), std::nullopt).ok());
+  now_ += 1000;
+  auto prepared = svc_->PrepareUpserts(
+      Actor(), {
+                   Parse(R"({"first_name":"Batch"})", "S-1"),  // changed meanwhile: still an update
+                   Parse(R"({"first_name":"Two"})", "S-2"),    // erased meanwhile
+                   Parse(R"({"first_name":"Three"})", "S-3"),  // unchanged, then changed meanwhile
+                   Parse(R"({"first_name":"Four"})", "S-4"),   // created meanwhile, the same
+                   Parse(R"({"first_name":"Five"})", "S-5"),   // created by the batch
+                   Parse(R"({"first_name":"Six"})", "S-4"),    // repeated: after the earlier S-4
+               });
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  // What other requests do between the read and the write transaction.
+  ASSERT_TRUE(
+      svc_->Upsert(
+              Actor(),
+              Parse(R"({"first_name":"Changed","consent":{"sms":{"status":"granted"}}})", "S-1"),
+              std::nullopt)
+          .ok());
+  ASSERT_TRUE(svc_->Erase(Actor(), "S-2", std::nullopt).ok());
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Other"})", "S-3"), std::nullopt).ok());
+  ASSERT_TRUE(svc_->Upsert(Actor(), Parse(R"({"first_name":"Four"})", "S-4"), std::nullopt).ok());
+  const int64_t changes_before = Count("SELECT COUNT(*) FROM changes");
+
+  auto out = svc_->ApplyUpserts(std::move(*prepared));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->size(), 6u);
+  ASSERT_TRUE((*out)[0].ok());
+  EXPECT_EQ((*out)[0]->customer.version, 3);
+  EXPECT_EQ((*out)[0]->customer.data.consent.count("sms"), 1u)
+      << "merged with the consent given meanwhile";
+  EXPECT_EQ((*out)[1].status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE((*out)[2].ok());
+  EXPECT_TRUE((*out)[2]->changed);
+  EXPECT_EQ((*out)[2]->customer.version, 3);
+  ASSERT_TRUE((*out)[3].ok());
+  EXPECT_FALSE((*out)[3]->created);
+  EXPECT_FALSE((*out)[3]->changed);
+  ASSERT_TRUE((*out)[4].ok());
+  EXPECT_TRUE((*out)[4]->created);
+  ASSERT_TRUE((*out)[5].ok());
+  EXPECT_EQ((*out)[5]->customer.version, 2);
+
+  auto s1 = svc_->Get("S-1");
+  EXPECT_EQ(*s1->data.first_name, "Batch");
+  EXPECT_EQ(s1->data, (*out)[0]->customer.data);
+  EXPECT_EQ(s1->version, 3);
+  EXPECT_EQ(*svc_->Get("S-3")->data.first_name, "Three");
+  EXPECT_EQ(*svc_->Get("S-4")->data.first_name, "Six");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM changes") - changes_before, 4);  // S-1, S-3, S-5, S-4
+  for (const char* id : {"S-1", "S-3", "S-4", "S-5"}) ExpectFeedHoldsCustomer(id);
+  auto audit =
+      db().QueryRow("SELECT after_json FROM audit_log WHERE resource_id = 'S-1' ORDER BY id DESC");
+  EXPECT_EQ(json::parse((*audit)->Str(0)), json::parse(R"({"version":3,"fields":["first_name"]})"));
+}
+
+TEST_P(CustomersBatchTest, BatchThatChangesNothingWritesNothing) {
+  own_transaction_ = true;
+  ASSERT_TRUE(RunBatch({Parse(R"({"first_name":"One","tags":["t"]})", "U-1")})[0].ok());
+  const int64_t changes = Count("SELECT COUNT(*) FROM changes");
+  const int64_t audit = Count("SELECT COUNT(*) FROM audit_log");
+  Results out = RunBatch({Parse(R"({"first_name":"One","tags":["t"]})", "U-1")});
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(out[0].ok());
+  EXPECT_FALSE(out[0]->changed);
+  EXPECT_EQ(out[0]->customer.version, 1);
+  EXPECT_EQ(out[0]->customer.data.tags, (std::vector<std::string>{"t"}));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM changes"), changes);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log"), audit);
+}
+
+// The change feed's copy of a customer is written as text directly; it must
+// be the JSON of the API, escapes included.
+TEST_P(CustomersBatchTest, CustomerJsonEscapesLikeTheSerializer) {
+  own_transaction_ = true;
+  const std::string odd =
+      "quote\" back\\ slash/ tab\t nl\n cr\r ff\f bs\b ctl\x01\x1f del\x7f \xc3\xbc \xe2\x82\xac";
+  const std::string tag = "t\"\\\x01\xc3\xbc";
+  json::object body{
+      {"first_name", odd},
+      {"attributes",
+       {{"k\"\n", odd}, {"n", 1.5}, {"big", 12345678901234}, {"a", {1, "x", nullptr, true}}}},
+      {"tags", {tag, "plain"}},
+      {"consent", {{"email", {{"status", "granted"}, {"source", odd}}}}}};
+  auto in = ParseCustomer(body, std::string("J-1"), now_);
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  Results out = RunBatch({*in});
+  ASSERT_TRUE(out[0].ok());
+  json::object j = CustomerToJson(out[0]->customer);
+  EXPECT_EQ(j.at("first_name").as_string(), odd);
+  EXPECT_EQ(j.at("attributes"), body.at("attributes"));
+  EXPECT_EQ(j.at("tags"), (json::array{"plain", tag}));
+  EXPECT_EQ(j.at("consent").at("email").at("source").as_string(), odd);
+  EXPECT_EQ(j.at("id").as_string(), std::to_string(out[0]->customer.id));
+  EXPECT_TRUE(j.at("erased_at").is_null());
+  ExpectFeedHoldsCustomer("J-1");
+  if (GetParam() == store::Dialect::kSqlite) {  // PostgreSQL stores JSONB, reformatted
+    auto row = db().QueryRow("SELECT data FROM changes WHERE entity_key = 'J-1'");
+    const std::string text = (*row)->Str(0);
+    EXPECT_EQ(text, json::serialize(json::parse(text))) << "escaped as json::serialize escapes";
+  }
+}
+
+INSTANTIATE_DATABASE_TEST(CustomersBatchTest);
 INSTANTIATE_DATABASE_TEST(CustomersTest);
 
 }  // namespace
