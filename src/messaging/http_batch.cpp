@@ -12,11 +12,6 @@ namespace {
 
 constexpr size_t kMaxBody = 64 * 1024;
 
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 struct Slot {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
@@ -51,6 +46,11 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
 
 }  // namespace
 
+void CurlGlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
 struct HttpBatchClient::Impl {
   HttpBatchOptions options;
   CURLM* multi = nullptr;
@@ -67,7 +67,7 @@ HttpBatchClient::HttpBatchClient(std::unique_ptr<Impl> impl) : impl_(std::move(i
 HttpBatchClient::~HttpBatchClient() = default;
 
 Result<std::unique_ptr<HttpBatchClient>> HttpBatchClient::Create(const HttpBatchOptions& options) {
-  GlobalInit();
+  CurlGlobalInit();
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->multi = curl_multi_init();

@@ -51,6 +51,9 @@ class HttpBatchClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// curl_global_init, once per process, for every libcurl user here.
+void CurlGlobalInit();
+
 // Retry-After as milliseconds (delta seconds or an HTTP date); -1 when absent
 // or unreadable.
 int64_t RetryAfterMs(const HttpAnswer& a, int64_t now_ms);

@@ -285,9 +285,12 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
     }
     std::vector<int64_t> ids;
     if (out.replayed) {
+      // The key itself, and the "key#N" of a customer's further devices. A
+      // range, not LIKE: the client's key may contain % or _.
       ASSIGN_OR_RETURN(auto rows, c.Execute("SELECT id FROM messages WHERE idempotency_key = ? OR "
-                                            "idempotency_key LIKE ? ORDER BY id",
-                                            {*key, *key + "#%"}));
+                                            "(idempotency_key > ? AND idempotency_key < ?) "
+                                            "ORDER BY id",
+                                            {*key, *key + "#", *key + "$"}));
       for (const auto& row : rows.rows) ids.push_back(row.Int(0));
     } else {
       ASSIGN_OR_RETURN(ids, Outbox::Enqueue(c, actor.now_ms, msgs));

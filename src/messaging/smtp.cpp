@@ -8,14 +8,10 @@
 #include <optional>
 
 #include "core/crypto.h"
+#include "messaging/http_batch.h"
 
 namespace kontor::messaging {
 namespace {
-
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 bool IsAscii(const std::string& s) {
   for (unsigned char c : s) {
@@ -103,7 +99,7 @@ Result<std::unique_ptr<SmtpProvider>> SmtpProvider::Create(const SmtpOptions& op
       options.starttls != "off")
     return Status::Validation(
         {{"messaging.smtp.starttls", "must be required, opportunistic or off"}});
-  GlobalInit();
+  CurlGlobalInit();
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->curl = curl_easy_init();
