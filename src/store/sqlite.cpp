@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <unordered_map>
@@ -25,7 +26,10 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
 
 class SqliteConnection : public Connection {
  public:
-  SqliteConnection(sqlite3* db, std::mutex* write_mu) : db_(db), write_mu_(write_mu) {}
+  SqliteConnection(sqlite3* db, std::mutex* write_mu, std::atomic<bool>* checkpointing)
+      : db_(db), write_mu_(write_mu), checkpointing_(checkpointing) {
+    sqlite3_wal_hook(db_, &SqliteConnection::OnWalCommit, this);
+  }
   ~SqliteConnection() override {
     ReleaseWriteLock();
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
@@ -85,7 +89,10 @@ class SqliteConnection : public Connection {
   Status BeginRead() override { return Simple("BEGIN DEFERRED"); }
   Status Commit() override {
     Status st = Simple("COMMIT");
-    if (st.ok()) ReleaseWriteLock();
+    if (st.ok()) {
+      ReleaseWriteLock();
+      MaybeCheckpoint();
+    }
     return st;  // on failure the caller rolls back, which releases
   }
   Status Rollback() override {
@@ -174,8 +181,28 @@ class SqliteConnection : public Connection {
     return stmt;
   }
 
+  // SQLite's automatic checkpoint runs inside COMMIT, while this process's
+  // writers queue behind write_mu_; in bulk syncs that was a third of each
+  // batch's commit. Automatic checkpoints are off (see Connect) and the
+  // committing connection copies the WAL back after it let the next writer
+  // in. PASSIVE never blocks writers or readers; one connection at a time.
+  static constexpr int kCheckpointPages = 1000;  // SQLite's own default
+  static int OnWalCommit(void* self, sqlite3*, const char*, int pages) {
+    static_cast<SqliteConnection*>(self)->wal_pages_ = pages;
+    return SQLITE_OK;
+  }
+  void MaybeCheckpoint() {
+    if (wal_pages_ < kCheckpointPages) return;
+    wal_pages_ = 0;
+    if (checkpointing_->exchange(true)) return;
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    checkpointing_->store(false);
+  }
+
   sqlite3* db_;
   std::mutex* write_mu_;
+  std::atomic<bool>* checkpointing_;
+  int wal_pages_ = 0;
   bool holding_ = false;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
@@ -203,16 +230,21 @@ class SqliteDatabase : public Database {
       sqlite3_close_v2(db);
       return st;
     }
-    auto conn = std::make_unique<SqliteConnection>(db, &write_mu_);
+    auto conn = std::make_unique<SqliteConnection>(db, &write_mu_, &checkpointing_);
     // WAL with synchronous=NORMAL: a committed write survives a crash of the
     // process (the SIGKILL test checks it); only an OS crash may lose the last
     // commits. Deployments that need more use PostgreSQL.
     // A 64 MiB page cache and reads through mmap: index pages of a table
     // with a million customers stay in memory instead of being copied in
     // from the OS cache on every bulk write.
+    // 16 KiB pages (taken only by a new database file): a bulk sync's batch
+    // touches fewer pages of the wide customers table and its indexes, and
+    // its commit took about a third less time than with 4 KiB pages.
+    // Checkpoints: see SqliteConnection::MaybeCheckpoint.
     RETURN_IF_ERROR(conn->ExecuteScript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-        "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;"));
+        "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; "
+        "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0;"));
     return std::unique_ptr<Connection>(std::move(conn));
   }
 
@@ -220,6 +252,7 @@ class SqliteDatabase : public Database {
   std::string path_;
   DatabaseOptions options_;
   std::mutex write_mu_;  // see SqliteConnection::Begin
+  std::atomic<bool> checkpointing_{false};
 };
 
 }  // namespace

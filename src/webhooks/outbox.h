@@ -35,7 +35,7 @@ class Outbox {
 
   // Fans out up to `max_changes` changes after the cursor. Returns how many
   // were consumed (0 when none, or another node got there first).
-  Result<int> FanOut(int max_changes = 500);
+  Result<int> FanOut(int max_changes = 5000);
   // Claims one due delivery, sends it and records the outcome. False when
   // nothing was due.
   Result<bool> DeliverNext();
