@@ -12,7 +12,12 @@
 #include "http/system_api.h"
 #include "jobs/api.h"
 #include "messaging/api.h"
+#include "messaging/campaign_api.h"
+#include "messaging/events_api.h"
 #include "messaging/fcm.h"
+#include "messaging/preferences_api.h"
+#include "messaging/provider_setup.h"
+#include "messaging/sms_api.h"
 #include "messaging/smtp.h"
 #include "payments/api.h"
 #include "store/migrate.h"
@@ -93,12 +98,28 @@ Status App::Init() {
     const auto& mc = config_.messaging;
     for (const auto& [key, name] : {std::pair{"messaging.email.provider", mc.email_provider},
                                     {"messaging.sms.provider", mc.sms_provider},
-                                    {"messaging.push.provider", mc.push_provider}}) {
-      const bool known = name == "capture" ||
-                         (name == "smtp" && std::string(key) == "messaging.email.provider") ||
-                         (name == "fcm" && std::string(key) == "messaging.push.provider");
+                                    {"messaging.push.provider", mc.push_provider},
+                                    {"messaging.push.ios_provider", mc.push_ios_provider}}) {
+      const std::string k = key;
+      const std::string channel = k == "messaging.email.provider" ? "email"
+                                  : k == "messaging.sms.provider" ? "sms"
+                                                                  : "push";
+      const bool known = name == "capture" || (name == "smtp" && channel == "email") ||
+                         (name == "fcm" && channel == "push") ||
+                         messaging::ProviderSet::Serves(name, channel) ||
+                         (name.empty() && k == "messaging.push.ios_provider");
       if (!known) return Status::Validation({{key, "unknown provider " + name}});
     }
+    ASSIGN_OR_RETURN(
+        std::shared_ptr<messaging::ProviderSet> more,
+        messaging::ProviderSet::Create(mc, [this](const std::string& phone) {
+          // The carrier says the number sent STOP (Twilio 21610).
+          auto n = messaging::SetSmsConsentByPhone(
+              *db_, *customers_,
+              audit::Actor::System("SMS provider: recipient unsubscribed", clock_.NowMs()), phone,
+              false, "sms_stop");
+          if (!n.ok()) LogWarn("sms consent not withdrawn", {{"error", n.status().ToString()}});
+        }));
     messaging::SmtpOptions smtp{mc.smtp_url,     mc.smtp_username, mc.smtp_password,
                                 mc.smtp_from,    mc.smtp_starttls, mc.smtp_ca_file,
                                 mc.smtp_timeout_ms};
@@ -111,12 +132,13 @@ Status App::Init() {
     fcm.http.timeout_ms = mc.fcm_timeout_ms;
     // One token cache for every worker: one service account, one token.
     std::shared_ptr<messaging::GoogleTokenSource> google;
-    if (mc.push_provider == "fcm") {
+    if (mc.push_provider == "fcm" || mc.push_ios_provider == "fcm") {
       ASSIGN_OR_RETURN(google, messaging::GoogleTokenSource::FromFile(fcm.service_account_file,
                                                                       fcm.http));
     }
     messaging::ProviderFactory factory =
-        [smtp, fcm, google](const std::string& name) -> Result<std::unique_ptr<messaging::Provider>> {
+        [smtp, fcm, google,
+         more](const std::string& name) -> Result<std::unique_ptr<messaging::Provider>> {
       if (name == "fcm" && google) {
         ASSIGN_OR_RETURN(auto p, messaging::FcmProvider::Create(fcm, google));
         return std::unique_ptr<messaging::Provider>(std::move(p));
@@ -130,7 +152,7 @@ Status App::Init() {
         return std::unique_ptr<messaging::Provider>(
             std::make_unique<messaging::CaptureProvider>("any"));
       }
-      return Status::NotFound("no provider " + name);
+      return more->Make(name);
     };
     messaging::DispatcherOptions dopt;
     dopt.node_id = jobs_->node_id();
@@ -141,14 +163,58 @@ Status App::Init() {
     dopt.lease_ms = mc.lease_ms;
     dopt.retry.base_ms = mc.retry_base_ms;
     dopt.retry.max_ms = mc.retry_max_ms;
+    dopt.rate_limits = std::make_shared<messaging::ProviderRateLimits>(std::map<std::string, int64_t>{
+        {"fcm", mc.rate_limit_fcm},
+        {"apns", mc.rate_limit_apns},
+        {"smtp", mc.rate_limit_smtp},
+        {"twilio", mc.rate_limit_twilio},
+        {"sms_http", mc.rate_limit_sms_http}});
+    provider_health_ =
+        std::make_unique<messaging::ProviderHealth>(*db_, clock_, dopt.retry.paused_ms);
+    dopt.report = [h = provider_health_.get()](const std::string& provider,
+                                               const std::string& channel,
+                                               const std::vector<messaging::Outcome>& outcomes) {
+      h->Report(provider, channel, outcomes);
+    };
     message_outbox_ = std::make_unique<messaging::Outbox>(*db_, dopt.node_id);
     message_templates_ = std::make_unique<messaging::TemplateStore>(*db_);
     message_dispatcher_ =
         std::make_unique<messaging::Dispatcher>(*db_, clock_, std::move(factory), dopt);
     messages_ = std::make_unique<messaging::MessageService>(
         *db_, clock_,
-        messaging::ChannelProviders{mc.email_provider, mc.sms_provider, mc.push_provider},
+        messaging::ChannelProviders{mc.email_provider, mc.sms_provider, mc.push_provider,
+                                    mc.push_ios_provider},
         [d = message_dispatcher_.get()] { d->Kick(); });
+    messaging::CampaignOptions co;
+    for (const auto& [channel, text] : {std::pair{"email", mc.frequency_cap_email},
+                                        {"sms", mc.frequency_cap_sms},
+                                        {"push", mc.frequency_cap_push}}) {
+      Result<messaging::FrequencyCap> cap = messaging::ParseFrequencyCap(text);
+      if (!cap.ok())
+        return Status::Validation(
+            {{std::string("messaging.frequency_cap.") + channel, cap.status().message()}});
+      if (cap->enabled()) co.policy.caps[channel] = *cap;
+    }
+    Result<messaging::QuietHours> quiet = messaging::ParseQuietHours(mc.quiet_hours);
+    if (!quiet.ok()) return Status::Validation({{"messaging.quiet_hours", quiet.status().message()}});
+    co.policy.quiet = *quiet;
+    campaigns_ = std::make_unique<messaging::CampaignService>(
+        *db_, clock_, *jobs_,
+        messaging::ChannelProviders{mc.email_provider, mc.sms_provider, mc.push_provider,
+                                    mc.push_ios_provider},
+        co, [d = message_dispatcher_.get()] { d->Kick(); });
+    event_writer_ = std::make_unique<messaging::EventWriter>(*db_, clock_);
+    triggers_ = std::make_unique<messaging::TriggerStore>(*db_);
+    event_processor_ = std::make_unique<messaging::EventProcessor>(
+        *db_, clock_,
+        messaging::ChannelProviders{mc.email_provider, mc.sms_provider, mc.push_provider,
+                                    mc.push_ios_provider},
+        [d = message_dispatcher_.get()] { d->Kick(); });
+    event_writer_->set_on_commit([p = event_processor_.get()] { p->Kick(); });
+    ASSIGN_OR_RETURN(std::string secret,
+                     messaging::PreferencesSecret(*db_, mc.preferences_secret));
+    messaging::SetProcessPreferenceLinks(
+        std::make_unique<messaging::PreferenceLinks>(secret, mc.public_url));
   }
   RegisterJobKinds();
   // Periodic housekeeping; EnsureSchedule is idempotent across nodes.
@@ -178,6 +244,14 @@ Status App::Init() {
   payments::RegisterRoutes(
       router_, {*payment_registry_, *payments_, *payment_uploads_, *ach_files_, *payment_returns_});
   messaging::RegisterRoutes(router_, *db_, *messages_, *message_outbox_, *message_templates_);
+  messaging::RegisterCampaignRoutes(router_, *campaigns_);
+  messaging::RegisterEventRoutes(router_, *db_, *event_writer_, *triggers_, *message_outbox_);
+  messaging::RegisterPreferenceRoutes(router_, *db_, *customers_);
+  messaging::RegisterProviderRoutes(router_, *provider_health_,
+                                    messaging::ProviderSet::Configured(config_.messaging));
+  messaging::RegisterSmsRoutes(
+      router_, *db_, *customers_,
+      {config_.messaging.twilio_auth_token, config_.messaging.twilio_public_url});
 
   metrics_.AddGauge("kontor_jobs", "Jobs by state (queue depth: state=\"queued\").", [this] {
     std::vector<std::pair<std::string, double>> out;
@@ -203,6 +277,7 @@ Status NoPayload(const json::object& p) {
 
 void App::RegisterJobKinds() {
   jobs_->RegisterKind(imports_->JobKind());
+  jobs_->RegisterKind(campaigns_->JobKind());
   struct DemoPayload {
     int64_t steps = 20, step_ms = 200;
   };
@@ -315,6 +390,8 @@ Status App::Serve() {
   if (config_.webhooks.enabled) webhook_outbox_->Start();
   if (config_.payments.enabled) ach_files_->Start(config_.payments.delivery_poll_ms);
   if (config_.messaging.enabled) message_dispatcher_->Start();
+  event_writer_->Start();  // events are taken even where messages are not sent
+  if (config_.messaging.enabled) event_processor_->Start();
   LogInfo("kontor serving", {{"listen", so.host + ":" + std::to_string(server_->port())},
                              {"db", config_.db.substr(0, config_.db.find(':'))},
                              {"version", KONTOR_VERSION}});
@@ -324,6 +401,8 @@ Status App::Serve() {
   webhook_outbox_->Stop();
   ach_files_->Stop();
   message_dispatcher_->Stop();
+  event_writer_->Stop();
+  event_processor_->Stop();
   LogInfo("kontor stopped");
   return Status::Ok();
 }

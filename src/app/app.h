@@ -20,10 +20,14 @@
 #include "http/server.h"
 #include "http/static_files.h"
 #include "jobs/job_service.h"
+#include "messaging/campaigns.h"
 #include "messaging/dispatcher.h"
+#include "messaging/events.h"
 #include "messaging/messages.h"
+#include "messaging/provider_health.h"
 #include "messaging/outbox.h"
 #include "messaging/template_store.h"
+#include "messaging/triggers.h"
 #include "payments/files.h"
 #include "payments/payments.h"
 #include "payments/registry.h"
@@ -91,6 +95,11 @@ class App {
   std::unique_ptr<messaging::Dispatcher> message_dispatcher_;    // created by Init()
   std::unique_ptr<messaging::MessageService> messages_;          // created by Init()
   std::unique_ptr<messaging::TemplateStore> message_templates_;  // created by Init()
+  std::unique_ptr<messaging::CampaignService> campaigns_;        // created by Init()
+  std::unique_ptr<messaging::ProviderHealth> provider_health_;   // created by Init()
+  std::unique_ptr<messaging::EventWriter> event_writer_;         // created by Init()
+  std::unique_ptr<messaging::TriggerStore> triggers_;            // created by Init()
+  std::unique_ptr<messaging::EventProcessor> event_processor_;   // created by Init()
   http::Router router_;
   http::Metrics metrics_;
   std::unique_ptr<http::StaticFiles> static_files_;

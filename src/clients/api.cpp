@@ -384,6 +384,33 @@ void RegisterRoutes(http::Router& router, store::Database& db, CustomerService& 
               },
               "subscriptions", "Get a subscription", nullptr, json::parse(R"({"type":"object"})")});
 
+  // Before /v1/devices/{installation_id}: "stats" is no installation id.
+  router.Add({"GET", "/v1/devices/stats", Access::Read(kCustomers),
+              [&devices](Request& req) -> Result<Response> {
+                RETURN_IF_ERROR(http::OnlyQueryParams(req, {}));
+                ASSIGN_OR_RETURN(auto stats, devices.Stats());
+                return http::ItemsResponse(stats, [](const DeviceService::PlatformStats& p) {
+                  return json::object{{"platform", p.platform},
+                                      {"active", p.active},
+                                      {"unregistered", p.unregistered},
+                                      {"stale", p.stale}};
+                });
+              },
+              "devices", "Push tokens per platform: active, unregistered and stale", nullptr,
+              json::parse(R"({"type":"object","properties":{"items":{"type":"array","items":{
+                "type":"object","properties":{"platform":{"type":"string"},
+                "active":{"type":"integer"},"unregistered":{"type":"integer"},
+                "stale":{"type":"integer"}}}}}})")});
+  router.Add({"POST", "/v1/devices/{installation_id}/unregister", Access::Write(kCustomers),
+              [&devices](Request& req) -> Result<Response> {
+                ASSIGN_OR_RETURN(Device d,
+                                 devices.Unregister(req.Actor(), req.PathParam("installation_id")));
+                return http::JsonResponse(200, DeviceToJson(d));
+              },
+              "devices",
+              "The installation's push token is no longer valid: no more messages to it until "
+              "a new token is registered",
+              nullptr, json::parse(R"({"type":"object"})")});
   router.Add(
       {"PUT", "/v1/devices/{installation_id}", Access::Write(kCustomers),
        [&devices](Request& req) -> Result<Response> {

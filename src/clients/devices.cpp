@@ -128,6 +128,14 @@ Result<std::pair<Device, bool>> DeviceService::Upsert(const audit::Actor& actor,
     ASSIGN_OR_RETURN(auto now_row, c.QueryRow(std::string(kSelect) + " WHERE d.installation_id = ?",
                                               {in.installation_id}));
     Device now = RowToDevice(*now_row);
+    if (changed && now.token && now.status == "active") {
+      ASSIGN_OR_RETURN(auto others,
+                       c.Execute("SELECT id FROM devices WHERE token = ? AND installation_id <> ? "
+                                 "AND status <> 'unregistered'",
+                                 {*now.token, in.installation_id}));
+      for (const auto& o : others.rows)
+        RETURN_IF_ERROR(MarkUnregistered(c, actor.now_ms, o.Int(0)));
+    }
     if (changed) {
       // Push tokens are credentials of a kind: the feed and audit show whether
       // one is set, not its value.
@@ -189,6 +197,36 @@ Result<int64_t> DeviceService::MarkStale(int64_t now_ms, int64_t cutoff_ms) {
     return Status::Ok();
   }));
   return n;
+}
+
+Result<Device> DeviceService::Unregister(const audit::Actor& actor,
+                                         const std::string& installation_id) {
+  RETURN_IF_ERROR(db_.Transact([&](store::Connection& c) -> Status {
+    ASSIGN_OR_RETURN(
+        auto row,
+        c.QueryRow("SELECT id, status FROM devices WHERE installation_id = ?", {installation_id}));
+    if (!row) return Status::NotFound("no device " + installation_id);
+    if (row->Str(1) == "unregistered") return Status::Ok();
+    RETURN_IF_ERROR(MarkUnregistered(c, actor.now_ms, row->Int(0)));
+    return audit::Record(c, actor,
+                         {"device.unregister", "device", installation_id,
+                          json::value(json::object{{"status", row->Str(1)}}),
+                          json::value(json::object{{"status", "unregistered"}})});
+  }));
+  return Get(installation_id);
+}
+
+Result<std::vector<DeviceService::PlatformStats>> DeviceService::Stats() {
+  ASSIGN_OR_RETURN(auto rows, db_.Execute("SELECT platform, status, COUNT(*) FROM devices "
+                                          "GROUP BY platform, status ORDER BY platform"));
+  std::vector<PlatformStats> out;
+  for (const auto& r : rows.rows) {
+    if (out.empty() || out.back().platform != r.Str(0)) out.push_back({r.Str(0)});
+    PlatformStats& p = out.back();
+    const std::string status = r.Str(1);
+    (status == "active" ? p.active : status == "stale" ? p.stale : p.unregistered) += r.Int(2);
+  }
+  return out;
 }
 
 Status DeviceService::MarkUnregistered(store::Connection& c, int64_t now_ms, int64_t device_id) {

@@ -37,6 +37,9 @@ class DeviceService {
   // Registers or refreshes a device. Every call moves last_seen_at; only a
   // change of the other fields bumps the version and reaches the change feed.
   // A new token on an unregistered or stale device makes it active again.
+  // An active token held by another installation (the app reinstalled, or
+  // registered anonymously before login under another id) is unregistered
+  // there, so one token never gets a message twice.
   Result<std::pair<Device, bool>> Upsert(const audit::Actor& actor, const DeviceInput& in);
   Result<Device> Get(const std::string& installation_id);
   Result<std::vector<Device>> ListForCustomer(const std::string& customer_external_id);
@@ -46,6 +49,15 @@ class DeviceService {
   // token is gone for good (FCM UNREGISTERED, APNs 410). No-op when it is
   // unregistered already.
   static Status MarkUnregistered(store::Connection& c, int64_t now_ms, int64_t device_id);
+  // The app says the installation's token is no longer valid (logout with
+  // push off, uninstall seen by the app's backend). Audited; idempotent.
+  Result<Device> Unregister(const audit::Actor& actor, const std::string& installation_id);
+  struct PlatformStats {
+    std::string platform;
+    int64_t active = 0, unregistered = 0, stale = 0;
+  };
+  // Devices per platform and status, platforms in name order.
+  Result<std::vector<PlatformStats>> Stats();
 
  private:
   store::Database& db_;

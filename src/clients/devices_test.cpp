@@ -41,6 +41,37 @@ TEST_P(DevicesTest, StaleAfterCutoffAndRevivedByANewToken) {
   EXPECT_EQ(*svc_->MarkStale(t0 + 302 * day, t0), 0);
 }
 
+TEST_P(DevicesTest, OneTokenOneActiveInstallationUnregisterAndStats) {
+  const int64_t t0 = 1'800'000'000'000;
+  Register("anon", t0, "tok-shared");
+  // The app reinstalled (or logged in under a new installation id) with the
+  // same token: the old row must not get the same messages too.
+  Register("after-login", t0 + 1000, "tok-shared");
+  EXPECT_EQ(svc_->Get("anon")->status, "unregistered");
+  EXPECT_EQ(svc_->Get("after-login")->status, "active");
+  Register("other", t0 + 2000, "tok-other");
+  auto u = svc_->Unregister(audit::Actor::System("test", t0 + 3000), "other");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->status, "unregistered");
+  EXPECT_TRUE(svc_->Unregister(audit::Actor::System("test", t0 + 3000), "other").ok());
+  EXPECT_EQ(svc_->Unregister(audit::Actor::System("test", t0), "nope").status().code(),
+            StatusCode::kNotFound);
+  DeviceInput ios;
+  ios.installation_id = "phone";
+  ios.platform = "ios";
+  ios.token = "abcd";
+  ASSERT_TRUE(svc_->Upsert(audit::Actor::System("test", t0), ios).ok());
+  ASSERT_TRUE(svc_->MarkStale(t0 + 10, t0 + 1).ok());  // "phone" was seen at t0
+  auto stats = svc_->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  ASSERT_EQ(stats->size(), 2u);
+  EXPECT_EQ((*stats)[0].platform, "android");
+  EXPECT_EQ((*stats)[0].active, 1);
+  EXPECT_EQ((*stats)[0].unregistered, 2);
+  EXPECT_EQ((*stats)[1].platform, "ios");
+  EXPECT_EQ((*stats)[1].stale, 1);
+}
+
 INSTANTIATE_DATABASE_TEST(DevicesTest);
 
 }  // namespace

@@ -35,7 +35,8 @@ DistributionList RowToList(const store::Row& r) {
 json::object ListToJson(const DistributionList& l) {
   json::array codes;
   for (const auto& c : l.data.product_codes) codes.emplace_back(c);
-  return {{"key", l.data.key},
+  return {{"id", l.id},  // what a campaign's audience names
+          {"key", l.data.key},
           {"name", l.data.name},
           {"kind", l.data.kind},
           {"product_codes", std::move(codes)},

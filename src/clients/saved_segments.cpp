@@ -26,7 +26,8 @@ SavedSegment RowToSegment(const store::Row& r) {
 }  // namespace
 
 json::object SavedSegmentToJson(const SavedSegment& s) {
-  return {{"key", s.key}, {"name", s.name}, {"rule", s.rule}, {"version", s.version},
+  return {{"id", s.id},  // what a campaign's audience names
+          {"key", s.key}, {"name", s.name}, {"rule", s.rule}, {"version", s.version},
           {"created_at", FormatRfc3339(s.created_at)}, {"updated_at", FormatRfc3339(s.updated_at)}};
 }
 

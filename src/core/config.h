@@ -101,6 +101,47 @@ struct Config {
     bool fcm_http2_prior_knowledge = false;  // h2c to a local http:// endpoint
     int fcm_max_concurrent = 100;
     int fcm_timeout_ms = 10000;
+    // Campaigns: per-provider send rates (per minute, 0: none), marketing
+    // frequency caps per channel ("3/24h", empty: none) and quiet hours
+    // ("21:00-08:00" in the recipient's zone, empty: none).
+    int rate_limit_fcm = 600000;
+    int rate_limit_apns = 0;
+    int rate_limit_smtp = 0;
+    int rate_limit_twilio = 0;
+    int rate_limit_sms_http = 0;
+    std::string frequency_cap_email;
+    std::string frequency_cap_sms;
+    std::string frequency_cap_push;
+    std::string quiet_hours;
+    std::string push_ios_provider;  // empty: iOS devices use push_provider
+    std::string apns_key_file;
+    std::string apns_key_id;
+    std::string apns_team_id;
+    std::string apns_topic;
+    std::string apns_endpoint = "https://api.push.apple.com";
+    std::string apns_ca_file;
+    int apns_expiration_s = 86400;
+    int apns_max_concurrent = 100;
+    int apns_timeout_ms = 10000;
+    std::string twilio_url = "https://api.twilio.com";
+    std::string twilio_account_sid;
+    std::string twilio_auth_token;
+    std::string twilio_from;
+    std::string twilio_messaging_service_sid;
+    std::string twilio_public_url;  // Kontor's URL as Twilio reaches it (callbacks, signatures)
+    std::string sms_http_url;
+    std::string sms_http_headers;  // "Name: value" lines
+    std::string sms_http_body;
+    std::string sms_http_id_path = "id";
+    std::string sms_http_from;
+    std::string sms_ca_file;
+    int sms_timeout_ms = 10000;
+    std::string webhook_url;
+    std::string webhook_secret;
+    std::string webhook_ca_file;
+    // Events, preferences and signed links.
+    std::string public_url;          // how customers reach Kontor (unsubscribe links)
+    std::string preferences_secret;  // empty: generated once and kept in settings
   } messaging;
 };
 

@@ -142,25 +142,46 @@ Response Dispatcher::Handle(Request& req) {
     LogError("unhandled exception", {{"request_id", req.request_id}});
     resp = Problem(Status::Internal("unknown"), req);
   }
-  resp.SetHeader("X-Request-Id", req.request_id);
-
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  metrics_.Observe(slot, resp.status, seconds);
-  const LogLevel level = resp.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
-  if (options_.access_log) {
-    const std::string actor = req.principal ? req.principal->Label() : std::string();
-    LogFields(level, "request",
-              {{"request_id", req.request_id},
-               {"method", req.method},
-               {"path", req.path},
-               {"route", req.route},
-               {"status", int64_t{resp.status}},
-               {"duration_us", static_cast<int64_t>(seconds * 1e6)},
-               {"bytes", static_cast<int64_t>(resp.BodySize())},
-               {"client_ip", req.client_ip},
-               {"actor", actor}});
+  auto finish = [this, started, slot](const Request& req, Response& resp) {
+    resp.SetHeader("X-Request-Id", req.request_id);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics_.Observe(slot, resp.status, seconds);
+    const LogLevel level = resp.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
+    if (options_.access_log) {
+      const std::string actor = req.principal ? req.principal->Label() : std::string();
+      LogFields(level, "request",
+                {{"request_id", req.request_id},
+                 {"method", req.method},
+                 {"path", req.path},
+                 {"route", req.route},
+                 {"status", int64_t{resp.status}},
+                 {"duration_us", static_cast<int64_t>(seconds * 1e6)},
+                 {"bytes", static_cast<int64_t>(resp.BodySize())},
+                 {"client_ip", req.client_ip},
+                 {"actor", actor}});
+    }
+  };
+  if (resp.deferred) {
+    // Metrics and the access log describe the final answer, when it comes.
+    auto start = std::move(resp.deferred);
+    auto logged = std::make_shared<Request>();
+    logged->method = req.method;
+    logged->path = req.path;
+    logged->route = req.route;
+    logged->request_id = req.request_id;
+    logged->client_ip = req.client_ip;
+    logged->principal = req.principal;
+    resp.deferred = [start = std::move(start), logged,
+                     finish](std::function<void(Response)> done) {
+      start([logged, finish, done = std::move(done)](Response r) {
+        finish(*logged, r);
+        done(std::move(r));
+      });
+    };
+    return resp;
   }
+  finish(req, resp);
   return resp;
 }
 

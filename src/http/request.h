@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,6 +74,11 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, the body is this file's contents and `body` is ignored.
   std::shared_ptr<SpoolFile> spool;
+  // When set, the answer comes later: the transport calls it with a
+  // callback, then waits (without holding its thread) for the final
+  // response, which the callback may receive on any thread. For requests
+  // that wait on shared work, e.g. a group commit (messaging/events.h).
+  std::function<void(std::function<void(Response)>)> deferred;
 
   uint64_t BodySize() const { return spool ? spool->size() : body.size(); }
 

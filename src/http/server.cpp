@@ -166,6 +166,24 @@ class Server::Impl {
     }
   }
 
+  // Waits for a deferred response (Response::deferred) on the connection's
+  // own loop: the callback may run on any thread, so it posts the answer
+  // back and wakes the coroutine by cancelling a timer that never expires.
+  asio::awaitable<Response> AwaitDeferred(
+      Conn& c, std::function<void(std::function<void(Response)>)> start) {
+    auto timer = std::make_shared<asio::steady_timer>(c.executor,
+                                                      asio::steady_timer::time_point::max());
+    auto out = std::make_shared<std::optional<Response>>();
+    start([timer, out, ex = c.executor](Response r) mutable {
+      asio::post(ex, [timer, out, r = std::move(r)]() mutable {
+        *out = std::move(r);
+        timer->cancel();
+      });
+    });
+    while (!out->has_value()) co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    co_return std::move(**out);
+  }
+
   // Writes the response head and body in one gather write. The head is
   // formatted here rather than by Beast's generic serializer, which cost
   // about an eighth of a small request's CPU (bench/http.sh); every field
@@ -335,6 +353,7 @@ class Server::Impl {
       } else {
         resp = dispatcher_.Handle(req);
       }
+      if (resp.deferred) resp = co_await AwaitDeferred(c, std::move(resp.deferred));
 
       const bool keep = keep_alive && !stopping_;
       if (!co_await WriteResponse(c, resp, version, keep, req.method == "HEAD")) break;

@@ -25,6 +25,7 @@ const char* kSendSchema = R"({"type":"object","additionalProperties":false,
   "language":{"type":"string","description":"template language; default: the customer's"},
   "lane":{"enum":["alert","transactional"],"description":"alert: time-critical, never behind anything else"},
   "purpose":{"enum":["transactional","marketing"],"description":"marketing needs the customer's consent"},
+  "topic":{"type":"string","maxLength":64,"description":"preferences topic: not sent to a customer who opted out of it on this channel"},
   "idempotency_key":{"type":"string","maxLength":255,"description":"or the Idempotency-Key header"}}})";
 const char* kMessageSchema = R"({"type":"object","properties":{
   "id":{"type":"string"},"lane":{"type":"string"},"purpose":{"type":"string"},
@@ -113,7 +114,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, MessageService& m
               Access::Read(kMsg),
               [&db, &outbox](Request& req) -> Result<Response> {
                 RETURN_IF_ERROR(
-                    http::OnlyQueryParams(req, {"campaign", "customer", "channel", "status", "lane",
+                    http::OnlyQueryParams(req, {"campaign", "campaign_id", "customer", "channel", "status", "lane",
                                                 "provider", "since", "until", "cursor", "limit"}));
                 Outbox::Filter f;
                 ASSIGN_OR_RETURN(f.before_id, http::CursorParam(req));
@@ -123,6 +124,10 @@ void RegisterRoutes(http::Router& router, store::Database& db, MessageService& m
                 if (auto v = req.Query("campaign")) {
                   f.campaign_id = ParseId(*v);
                   if (!f.campaign_id) return Status::BadParameter("campaign", "must be an id");
+                }
+                if (auto v = req.Query("campaign_id")) {
+                  f.campaign_id = ParseId(*v);
+                  if (!f.campaign_id) return Status::BadParameter("campaign_id", "must be an id");
                 }
                 if (auto v = req.Query("customer")) {
                   ASSIGN_OR_RETURN(
@@ -166,6 +171,7 @@ void RegisterRoutes(http::Router& router, store::Database& db, MessageService& m
               http::PageSchema(),
               200,
               {{"campaign", "campaign id"},
+               {"campaign_id", "campaign id (the same as campaign)"},
                {"customer", "customer external_id"},
                {"channel", "email, sms or push"},
                {"status", "queued, sending, sent, delivered, failed, suppressed or cancelled"},

@@ -43,12 +43,20 @@ Result<int> Dispatcher::RunOnce(const std::string& lane, Providers& providers) {
         outcomes[i] = Outcome::Error(Outcome::Kind::kPaused, "provider_unavailable",
                                      "provider " + name + ": " + error);
       LogWarn("messaging provider unavailable", {{"provider", name}, {"error", error}});
+      if (options_.report)
+        options_.report(name, claimed[indices.front()].out.channel, {outcomes[indices.front()]});
       continue;
     }
     std::vector<Outgoing> out;
     out.reserve(indices.size());
     for (size_t i : indices) out.push_back(claimed[i].out);
+    if (options_.rate_limits) {
+      const int64_t wait = options_.rate_limits->Take(
+          name, static_cast<int64_t>(out.size()), lane != "alert", clock_.NowMs());
+      if (wait > 0) Pause(wait);
+    }
     std::vector<Outcome> got = p->Send(out);
+    if (options_.report) options_.report(name, out.front().channel, got);
     for (size_t k = 0; k < indices.size(); ++k) {
       outcomes[indices[k]] =
           k < got.size() ? std::move(got[k])
@@ -88,6 +96,11 @@ void Dispatcher::Kick() {
     ++kicks_;
   }
   cv_.notify_all();
+}
+
+void Dispatcher::Pause(int64_t ms) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
 }
 
 void Dispatcher::WorkerLoop(std::string lane) {

@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "messaging/outbox.h"
 #include "messaging/provider.h"
+#include "messaging/rate_limit.h"
 #include "store/database.h"
 
 namespace kontor::messaging {
@@ -31,6 +32,13 @@ struct DispatcherOptions {
   int64_t lease_ms = 120000;  // longer than a batch takes; a crashed worker's batch waits this long
   int poll_ms = 500;
   Outbox::Retry retry;
+  // Per-provider token buckets shared by every worker (see rate_limit.h);
+  // null: no limits.
+  std::shared_ptr<ProviderRateLimits> rate_limits;
+  // Told every provider call's outcomes (provider health); may be empty.
+  std::function<void(const std::string& provider, const std::string& channel,
+                     const std::vector<Outcome>& outcomes)>
+      report;
 };
 
 class Dispatcher {
@@ -62,6 +70,8 @@ class Dispatcher {
 
  private:
   void WorkerLoop(std::string lane);
+  // Waits for a rate limit's tokens; returns early when stopping.
+  void Pause(int64_t ms);
 
   store::Database& db_;
   const Clock& clock_;

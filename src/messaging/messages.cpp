@@ -2,6 +2,7 @@
 
 #include "core/crypto.h"
 #include "core/validation.h"
+#include "messaging/preferences.h"
 #include "messaging/template_store.h"
 
 namespace kontor::messaging {
@@ -44,23 +45,72 @@ json::object RenderedToContent(const RenderedMessage& m) {
   return o;
 }
 
-Result<json::object> CustomerVariables(store::Connection& c, int64_t customer_id) {
-  ASSIGN_OR_RETURN(auto row,
-                   c.QueryRow("SELECT external_id, type, salutation, first_name, "
-                              "last_name, company_name, email, phone, language, "
-                              "country, time_zone, attributes FROM customers WHERE id = ?",
-                              {customer_id}));
-  if (!row) return Status::NotFound("no customer");
+const char* const kCustomerVariableColumns =
+    "c.external_id, c.type, c.salutation, c.first_name, c.last_name, c.company_name, c.email, "
+    "c.phone, c.language, c.country, c.time_zone, c.attributes";
+
+json::object CustomerVariablesFromRow(const store::Row& row, size_t first) {
   json::object o;
   const char* names[] = {"external_id", "type",         "salutation", "first_name",
                          "last_name",   "company_name", "email",      "phone",
                          "language",    "country",      "time_zone"};
   for (size_t i = 0; i < std::size(names); ++i) {
-    if (!row->IsNull(i)) o[names[i]] = row->Str(i);
+    if (!row.IsNull(first + i)) o[names[i]] = row.Str(first + i);
   }
-  auto attrs = ParseJsonObject(row->Str(11));
+  auto attrs = ParseJsonObject(row.Str(first + std::size(names)));
   o["attributes"] = attrs.ok() ? std::move(*attrs) : json::object();
   return o;
+}
+
+Result<json::object> CustomerVariables(store::Connection& c, int64_t customer_id) {
+  ASSIGN_OR_RETURN(auto row, c.QueryRow(std::string("SELECT ") + kCustomerVariableColumns +
+                                            " FROM customers c WHERE c.id = ?",
+                                        {customer_id}));
+  if (!row) return Status::NotFound("no customer");
+  return CustomerVariablesFromRow(*row, 0);
+}
+
+namespace {
+
+// `column IN (?, ...)` for `ids`, which callers keep to a chunk's size.
+std::string InIds(const std::vector<int64_t>& ids, store::Params& p) {
+  std::string in;
+  for (int64_t id : ids) {
+    in += in.empty() ? "?" : ", ?";
+    p.emplace_back(id);
+  }
+  return in;
+}
+
+}  // namespace
+
+Result<std::set<int64_t>> MarketingConsents(store::Connection& c, const std::string& channel,
+                                            const std::vector<int64_t>& customer_ids) {
+  std::set<int64_t> out;
+  if (customer_ids.empty()) return out;
+  store::Params p{channel};
+  const std::string in = InIds(customer_ids, p);
+  ASSIGN_OR_RETURN(auto rows, c.Execute("SELECT customer_id FROM consents WHERE channel = ? AND "
+                                        "status = 'granted' AND customer_id IN (" +
+                                            in + ")",
+                                        p));
+  for (const auto& r : rows.rows) out.insert(r.Int(0));
+  return out;
+}
+
+Result<std::map<int64_t, std::vector<ActiveDevice>>> ActiveDevices(
+    store::Connection& c, const std::vector<int64_t>& customer_ids) {
+  std::map<int64_t, std::vector<ActiveDevice>> out;
+  if (customer_ids.empty()) return out;
+  store::Params p;
+  const std::string in = InIds(customer_ids, p);
+  ASSIGN_OR_RETURN(auto rows, c.Execute("SELECT customer_id, id, token, platform FROM devices "
+                                        "WHERE status = 'active' AND token IS NOT NULL AND "
+                                        "customer_id IN (" +
+                                            in + ") ORDER BY customer_id, id",
+                                        p));
+  for (const auto& r : rows.rows) out[r.Int(0)].push_back({r.Int(1), r.Str(2), r.Str(3)});
+  return out;
 }
 
 Status ValidateContent(const std::string& channel, const json::object& content,
@@ -146,6 +196,9 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
   const std::optional<std::string> template_key = r.String("template", false, 100, 1);
   const json::object* data = r.Object("data", false);
   const std::optional<std::string> language = r.String("language", false, 35, 2);
+  // The preferences topic: a customer who opted out of it on this channel is
+  // not sent to. The suppression list applies to every send.
+  const std::optional<std::string> topic = r.String("topic", false, 64, 1);
   if (!content == !template_key && !r.Has("content") && !r.Has("template"))
     r.AddError("content", "give content, or a template with its data");
   else if (content && template_key)
@@ -208,23 +261,19 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
       base.customer_id = cu->Int(0);
       base.language = cu->Str(3);
       if (purpose == "marketing") {
-        ASSIGN_OR_RETURN(auto consent, c.QueryRow("SELECT status FROM consents WHERE "
-                                                  "customer_id = ? AND channel = ?",
-                                                  {cu->Int(0), channel}));
-        if (!consent || consent->Str(0) != "granted")
-          base.suppressed_because = "no " + channel + " consent for marketing";
+        ASSIGN_OR_RETURN(auto consent, MarketingConsents(c, channel, {cu->Int(0)}));
+        if (consent.empty()) base.suppressed_because = "no " + channel + " consent for marketing";
       }
       if (channel == "push") {
-        ASSIGN_OR_RETURN(auto devices, c.Execute("SELECT id, token FROM devices WHERE "
-                                                 "customer_id = ? AND status = 'active' AND "
-                                                 "token IS NOT NULL ORDER BY id",
-                                                 {cu->Int(0)}));
-        if (devices.rows.empty())
+        ASSIGN_OR_RETURN(auto by_customer, ActiveDevices(c, {cu->Int(0)}));
+        const std::vector<ActiveDevice>& devices = by_customer[cu->Int(0)];
+        if (devices.empty())
           return Status::Validation({{"to.customer", "the customer has no active device"}});
-        for (size_t i = 0; i < devices.rows.size(); ++i) {
+        for (size_t i = 0; i < devices.size(); ++i) {
           NewMessage m = base;
-          m.device_id = devices.rows[i].Int(0);
-          m.recipient = devices.rows[i].Str(1);
+          m.device_id = devices[i].id;
+          m.recipient = devices[i].token;
+          m.provider = providers_.ForDevice(channel, devices[i].platform);
           if (key && i > 0) m.idempotency_key = *key + "#" + std::to_string(i);
           msgs.push_back(std::move(m));
         }
@@ -237,7 +286,8 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
         msgs.push_back(base);
       }
     } else if (to_kind == "device") {
-      ASSIGN_OR_RETURN(auto d, c.QueryRow("SELECT id, token, status, customer_id FROM devices "
+      ASSIGN_OR_RETURN(auto d, c.QueryRow("SELECT id, token, status, customer_id, platform "
+                                          "FROM devices "
                                           "WHERE installation_id = ?",
                                           {to_value}));
       if (!d) return Status::Validation({{"to.device", "no device " + to_value}});
@@ -247,6 +297,7 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
       base.device_id = d->Int(0);
       base.customer_id = d->OptInt(3);
       base.recipient = d->Str(1);
+      base.provider = providers_.ForDevice(channel, d->Str(4));
       msgs.push_back(base);
     } else {
       base.recipient = to_value;
@@ -293,6 +344,16 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
                                             {*key, *key + "#", *key + "$"}));
       for (const auto& row : rows.rows) ids.push_back(row.Int(0));
     } else {
+      std::vector<Candidate> candidates;
+      candidates.reserve(msgs.size());
+      for (const NewMessage& m : msgs)
+        candidates.push_back({m.customer_id, m.channel, m.recipient, m.suppressed_because});
+      RETURN_IF_ERROR(ApplyPreferences(c, topic.value_or(""), candidates));
+      const PreferenceLinks* links = ProcessPreferenceLinks();
+      for (size_t i = 0; i < msgs.size(); ++i) {
+        msgs[i].suppressed_because = candidates[i].suppressed_because;
+        if (links) links->AddListUnsubscribe(msgs[i], actor.now_ms);
+      }
       ASSIGN_OR_RETURN(ids, Outbox::Enqueue(c, actor.now_ms, msgs));
       json::array logged;
       for (int64_t id : ids) logged.emplace_back(std::to_string(id));

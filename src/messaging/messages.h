@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,16 @@ struct ChannelProviders {
   std::string email = "capture";
   std::string sms = "capture";
   std::string push = "capture";
+  std::string push_ios;  // empty: iOS devices use `push` too
   const std::string& For(const std::string& channel) const {
     return channel == "email" ? email : channel == "sms" ? sms : push;
+  }
+  // For a message to a device of `platform` (android | ios | web; empty when
+  // unknown, e.g. a bare push token): iOS devices go to push_ios when set.
+  // Direct sends, campaigns and triggers all choose here.
+  const std::string& ForDevice(const std::string& channel, const std::string& platform) const {
+    if (channel == "push" && platform == "ios" && !push_ios.empty()) return push_ios;
+    return For(channel);
   }
 };
 
@@ -40,6 +49,25 @@ Status ValidateContent(const std::string& channel, const json::object& content,
 json::object RenderedToContent(const RenderedMessage& m);
 // The `customer` variables of templates: the customer's fields and attributes.
 Result<json::object> CustomerVariables(store::Connection& c, int64_t customer_id);
+// The same for callers that read many customers in one query: select
+// kCustomerVariableColumns (over `customers c`) at `first` and convert the row.
+extern const char* const kCustomerVariableColumns;
+json::object CustomerVariablesFromRow(const store::Row& row, size_t first);
+
+// Who may receive marketing and where, shared by direct sends and campaigns
+// so that both follow one rule.
+// The customers among `customer_ids` who granted marketing consent on `channel`.
+Result<std::set<int64_t>> MarketingConsents(store::Connection& c, const std::string& channel,
+                                            const std::vector<int64_t>& customer_ids);
+struct ActiveDevice {
+  int64_t id = 0;
+  std::string token;
+  std::string platform;
+};
+// Each customer's active devices with a push token, by customer, in id order:
+// a push to a customer goes to every one of them.
+Result<std::map<int64_t, std::vector<ActiveDevice>>> ActiveDevices(
+    store::Connection& c, const std::vector<int64_t>& customer_ids);
 
 class MessageService {
  public:

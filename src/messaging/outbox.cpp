@@ -1,5 +1,7 @@
 #include "messaging/outbox.h"
 
+#include <map>
+#include <set>
 #include <unordered_map>
 
 #include "clients/devices.h"
@@ -119,7 +121,7 @@ Result<std::vector<int64_t>> Outbox::Enqueue(store::Connection& c, int64_t now_m
          json::serialize(m.content),
          suppressed ? "suppressed" : "queued",
          m.max_attempts,
-         suppressed ? store::Value() : store::Value(now_ms),
+         suppressed ? store::Value() : store::Value(m.due_at.value_or(now_ms)),
          suppressed ? store::Value("suppressed") : store::Value(),
          suppressed ? store::Value(*m.suppressed_because) : store::Value(),
          now_ms,
@@ -140,6 +142,41 @@ Result<std::vector<int64_t>> Outbox::Enqueue(store::Connection& c, int64_t now_m
   return ids;
 }
 
+Status Outbox::EnqueueBulk(store::Connection& c, int64_t now_ms,
+                           const std::vector<NewMessage>& messages) {
+  if (messages.empty()) return Status::Ok();
+  store::Params rows;
+  rows.reserve(messages.size() * 19);
+  for (const NewMessage& m : messages) {
+    const bool suppressed = m.suppressed_because.has_value();
+    for (store::Value v :
+         {store::Value(m.request_hash), store::Value(m.lane), store::Value(m.purpose),
+          store::Value(m.channel), store::Value(m.provider), Opt(m.customer_id), Opt(m.device_id),
+          Opt(m.campaign_id), store::Value(m.recipient), store::Value(m.template_key),
+          store::Value(m.language), store::Value(json::serialize(m.content)),
+          store::Value(suppressed ? "suppressed" : "queued"), store::Value(m.max_attempts),
+          suppressed ? store::Value() : store::Value(m.due_at.value_or(now_ms)),
+          suppressed ? store::Value("suppressed") : store::Value(),
+          suppressed ? store::Value(Truncate(*m.suppressed_because, 1000)) : store::Value(),
+          store::Value(now_ms), store::Value(now_ms)})
+      rows.push_back(std::move(v));
+  }
+  store::Params events;
+  events.reserve(messages.size() * 4);
+  RETURN_IF_ERROR(store::InsertMany(
+      c,
+      "INSERT INTO messages (request_hash, lane, purpose, channel, provider, customer_id, "
+      "device_id, campaign_id, recipient, template_key, language, content, status, max_attempts, "
+      "next_attempt_at, error_code, error_message, created_at, updated_at) VALUES",
+      19, std::move(rows), "RETURNING id, status, error_message", [&](const store::Row& r) {
+        for (store::Value v : {store::Value(r.Int(0)), store::Value(now_ms), store::Value(r.Str(1)),
+                               store::Value(r.Str(2))})
+          events.push_back(std::move(v));
+      }));
+  return store::InsertMany(c, "INSERT INTO message_events (message_id, at, status, detail) VALUES",
+                           4, std::move(events));
+}
+
 Result<std::vector<Outbox::Claimed>> Outbox::Claim(const std::string& lane, int64_t now_ms,
                                                    int64_t lease_ms, int limit) {
   std::vector<Claimed> out;
@@ -152,16 +189,54 @@ Result<std::vector<Outbox::Claimed>> Outbox::Claim(const std::string& lane, int6
     ASSIGN_OR_RETURN(
         auto rows,
         c.Execute(std::string("SELECT id, channel, provider, recipient, content, attempts, "
-                              "max_attempts, device_id FROM messages WHERE lane = ? AND "
+                              "max_attempts, device_id, campaign_id FROM messages WHERE lane = ? AND "
                               "next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
                               "ORDER BY next_attempt_at, id LIMIT ?") +
                       (pg ? " FOR UPDATE SKIP LOCKED" : ""),
                   {lane, now_ms, static_cast<int64_t>(limit)}));
+    // Campaigns that must not send now. Their messages were taken off the
+    // claim index when the campaign paused or was cancelled; this catches
+    // those that came back since (a retry, a chunk racing the pause).
+    std::map<int64_t, std::string> held;
+    {
+      std::set<int64_t> campaigns;
+      for (const auto& r : rows.rows) {
+        if (!r.IsNull(8)) campaigns.insert(r.Int(8));
+      }
+      if (!campaigns.empty()) {
+        store::Params p;
+        std::string cin;
+        for (int64_t id : campaigns) {
+          cin += cin.empty() ? "?" : ", ?";
+          p.emplace_back(id);
+        }
+        ASSIGN_OR_RETURN(auto states,
+                         c.Execute("SELECT id, state FROM campaigns WHERE state IN ('paused', "
+                                   "'cancelled') AND id IN (" +
+                                       cin + ")",
+                                   p));
+        for (const auto& s : states.rows) held[s.Int(0)] = s.Str(1);
+      }
+    }
     store::Params take{node_id_, now_ms + lease_ms, now_ms};
     std::string in;
     store::Params expired;
     std::string expired_in;
     for (const auto& r : rows.rows) {
+      if (!r.IsNull(8)) {
+        auto h = held.find(r.Int(8));
+        if (h != held.end()) {
+          RETURN_IF_ERROR(
+              c.Execute(h->second == "paused"
+                            ? "UPDATE messages SET paused_due_at = next_attempt_at, "
+                              "next_attempt_at = NULL, updated_at = ? WHERE id = ?"
+                            : "UPDATE messages SET status = 'cancelled', next_attempt_at = NULL, "
+                              "error_code = 'cancelled', updated_at = ? WHERE id = ?",
+                        {now_ms, r.Int(0)})
+                  .status());
+          continue;
+        }
+      }
       const int attempts = static_cast<int>(r.Int(5));
       const int max_attempts = static_cast<int>(r.Int(6));
       if (attempts >= max_attempts) {

@@ -47,6 +47,9 @@ struct NewMessage {
   // Set to record a message that was decided against (no consent, opted
   // out, suppressed address): it is logged, never sent.
   std::optional<std::string> suppressed_because;
+  // When the message is due; default: now. A campaign spreads its messages
+  // (rate limit, recipients' local time, quiet hours) through this.
+  std::optional<int64_t> due_at;
 };
 
 struct Message {
@@ -81,6 +84,11 @@ class Outbox {
   static Result<std::vector<int64_t>> Enqueue(store::Connection& c, int64_t now_ms,
                                               const std::vector<NewMessage>& messages);
 
+  // Like Enqueue, for many messages without idempotency keys (a campaign's
+  // chunk): a few multi-row statements instead of two per message.
+  static Status EnqueueBulk(store::Connection& c, int64_t now_ms,
+                            const std::vector<NewMessage>& messages);
+
   struct Claimed {
     std::string provider;
     Outgoing out;
@@ -88,7 +96,9 @@ class Outbox {
     std::optional<int64_t> device_id;
   };
   // Claims up to `limit` due messages of `lane` for `lease_ms`. Messages
-  // whose lease expired on their last attempt are failed here instead.
+  // whose lease expired on their last attempt are failed here instead, and
+  // those of a paused or cancelled campaign (queued again by a retry, or
+  // expanded while the pause committed) are set aside as the campaign says.
   Result<std::vector<Claimed>> Claim(const std::string& lane, int64_t now_ms, int64_t lease_ms,
                                      int limit);
 

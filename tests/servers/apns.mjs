@@ -94,6 +94,8 @@ export function mergeStats(raws, options, snapshotOptions) {
 //   requirePushType (true: a missing apns-push-type is 400 InvalidPushType)
 //   environment ('development' adds apns-unique-id to answers, as the sandbox does)
 //   maxConcurrentStreams (1000)
+//   tls ({ key, cert } PEM: HTTP/2 over TLS with ALPN, as the real APNs;
+//        default h2c)
 export async function startApns(opts = {}) {
   const {
     port = 0, host = '127.0.0.1', keepMessages = false, maxMessages = 10_000, dedupeKey,
@@ -331,7 +333,8 @@ export async function startApns(opts = {}) {
 
   // APNs speaks HTTP/2 only. The control endpoint is reached over h2 too
   // (curl --http2-prior-knowledge, or the helpers below).
-  const server = await listen({ host, port, protocol: 'h2c', handler, h2Settings: { maxConcurrentStreams } });
+  const protocol = opts.tls ? 'h2' : 'h2c';
+  const server = await listen({ host, port, protocol, handler, h2Settings: { maxConcurrentStreams }, tls: opts.tls });
   let keyPath;
   const writeKey = (path) => {
     fs.writeFileSync(path, keyPem, { mode: 0o600 });
@@ -339,7 +342,7 @@ export async function startApns(opts = {}) {
     info.keyPath = path;
     return path;
   };
-  info = { provider: 'apns', url: server.url, port: server.port, protocol: 'h2c', teamId, keyId, topics: topics && [...topics], controlUrl: `${server.url}/__control` };
+  info = { provider: 'apns', url: server.url, port: server.port, protocol, teamId, keyId, topics: topics && [...topics], controlUrl: `${server.url}/__control` };
   if (opts.writeKey) writeKey(opts.writeKey);
 
   return {

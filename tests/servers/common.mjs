@@ -31,8 +31,12 @@ const MAX_BODY = 1 << 20; // every provider refuses far smaller bodies; this onl
 // req.destroy() (drops the connection without an answer) or req.goaway()
 // then respond (h2: GOAWAY after the answer; HTTP/1.1: Connection: close).
 // Header names in respond() must be lower case.
-export async function listen({ host = '127.0.0.1', port = 0, protocol = 'auto', handler, h2Settings = {}, http1Engine = 'fast' }) {
-  if (!['auto', 'http1', 'h2c'].includes(protocol)) throw new Error(`protocol must be auto, http1 or h2c, not ${protocol}`);
+//
+// protocol 'h2' is HTTP/2 over TLS (ALPN h2) with `tls` = { key, cert } (PEM),
+// as APNs is reached in production.
+export async function listen({ host = '127.0.0.1', port = 0, protocol = 'auto', handler, h2Settings = {}, http1Engine = 'fast', tls = null }) {
+  if (!['auto', 'http1', 'h2c', 'h2'].includes(protocol)) throw new Error(`protocol must be auto, http1, h2c or h2, not ${protocol}`);
+  if (protocol === 'h2' && !(tls && tls.key && tls.cert)) throw new Error('protocol h2 needs tls: { key, cert }');
   handler = guarded(handler);
   const sockets = new Set();
 
@@ -48,12 +52,15 @@ export async function listen({ host = '127.0.0.1', port = 0, protocol = 'auto', 
     startHttp1 = (socket) => serveHttp1(socket, handler);
   }
 
-  const h2 = http2.createServer({
+  const h2Options = {
     settings: { maxConcurrentStreams: 1000, ...h2Settings },
     // Many streams in flight are the point of HTTP/2 clients; the default
     // 10 MB session budget makes nghttp2 refuse streams under load.
     maxSessionMemory: 256,
-  });
+  };
+  const h2 = protocol === 'h2' ? http2.createSecureServer({ ...h2Options, key: tls.key, cert: tls.cert, allowHTTP1: false }) : http2.createServer(h2Options);
+  // TLS handshake failures (a client that does not trust the certificate).
+  h2.on('tlsClientError', () => {});
   h2.on('stream', (stream, headers, flags, rawHeaders) => onHttp2(stream, headers, rawHeaders, handler));
   h2.on('sessionError', () => {});
   // session.socket is a proxy that refuses destroy(); a 'reset' fault needs
@@ -78,7 +85,7 @@ export async function listen({ host = '127.0.0.1', port = 0, protocol = 'auto', 
     socket.on('error', () => {});
     socket.setNoDelay(true);
     if (protocol === 'http1') return startHttp1(socket);
-    if (protocol === 'h2c') return startHttp2(socket);
+    if (protocol === 'h2c' || protocol === 'h2') return startHttp2(socket);
     let head = null;
     const sniff = (chunk) => {
       head = head === null ? chunk : Buffer.concat([head, chunk]);
@@ -107,7 +114,7 @@ export async function listen({ host = '127.0.0.1', port = 0, protocol = 'auto', 
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     port: actualPort,
-    url: `http://${urlHost}:${actualPort}`,
+    url: `${protocol === 'h2' ? 'https' : 'http'}://${urlHost}:${actualPort}`,
     async close() {
       await new Promise((resolve) => {
         tcp.close(() => resolve());

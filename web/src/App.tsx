@@ -12,6 +12,7 @@ import { WebhookDetailPage, WebhooksPage } from './pages/Webhooks';
 import { HomePage } from './pages/Home';
 import { JobsPage } from './pages/Jobs';
 import { LoginPage } from './pages/Login';
+import { MessagingRoutes } from './pages/Messaging';
 import { ModulePage, NoAccess, NotFound } from './pages/Module';
 import { BankingCalendarPage } from './pages/PaymentsCalendar';
 import { CounterpartiesPage, CounterpartyDetailPage } from './pages/PaymentsCounterparties';
@@ -157,6 +158,10 @@ function Page(props: { route: string[]; me: Me }) {
   if (first === 'payments') {
     if (!can(me, 'payments', 'read')) return <NoAccess />;
     return <PaymentsRoutes route={props.route.slice(1)} canWrite={can(me, 'payments', 'write')} />;
+  }
+  if (first === 'messaging') {
+    if (!can(me, 'messaging', 'read')) return <NoAccess />;
+    return <MessagingRoutes route={props.route.slice(1)} canWrite={can(me, 'messaging', 'write')} />;
   }
   if ((COMPONENTS as readonly string[]).includes(first) && first !== 'admin') {
     const c = first as Component;

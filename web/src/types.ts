@@ -201,6 +201,8 @@ export interface Device {
 export type ListKind = 'static' | 'products' | 'segment';
 
 export interface DistributionList {
+  /** What a campaign's audience names (audience.list_id). */
+  id?: number;
   key: string;
   name: string;
   kind: ListKind | string;
@@ -223,6 +225,8 @@ export interface ListRef {
 export type Rule = Record<string, unknown>;
 
 export interface Segment {
+  /** What a campaign's audience names (audience.segment_id). */
+  id?: number;
   key: string;
   name: string;
   rule: Rule;
