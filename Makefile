@@ -8,7 +8,7 @@ DB ?= sqlite:./data/kontor.db
 LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build release web run test unit bench bench-segment bench-sync bench-ach bench-events fuzz format clean
+.PHONY: deps build release web run test unit bench bench-segment bench-sync bench-ach bench-events bench-push fuzz format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -43,10 +43,11 @@ bench-segment: release
 bench-sync: release
 	@bash bench/sync.sh $(RELEASE_DIR)/kontor
 
-bench-events: deps
-	@cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DKONTOR_TESTS=OFF >/dev/null
-	@flock /tmp/kontor-build.lock ninja -C $(RELEASE_DIR) -j2 kontor
+bench-events: release
 	@bash bench/events.sh $(RELEASE_DIR)/kontor
+
+bench-push: release
+	@bash bench/push.sh $(RELEASE_DIR)/kontor
 
 bench-ach:
 	@bash bench/ach.sh
