@@ -8,7 +8,7 @@ DB ?= sqlite:./data/kontor.db
 LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build release web run test unit bench bench-segment bench-sync bench-ach bench-events bench-push fuzz format clean
+.PHONY: deps build release web run test unit bench bench-segment bench-sync bench-ach bench-events bench-push bench-email fuzz format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -48,6 +48,9 @@ bench-events: release
 
 bench-push: release
 	@bash bench/push.sh $(RELEASE_DIR)/kontor
+
+bench-email: release
+	@bash bench/email.sh $(RELEASE_DIR)/kontor
 
 bench-ach:
 	@bash bench/ach.sh

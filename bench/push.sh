@@ -34,84 +34,22 @@ bench_db sqlite
 echo -n "bench-password-1" | "$BIN" admin create --email bench@example.com --password-stdin --db "$url" >/dev/null
 token=$("$BIN" token create --email bench@example.com --name bench --db "$url" 2>/dev/null)
 port=$(free_port)
+# FCM's default quota (600,000/min, Kontor's default token bucket) is 10,000
+# messages/s; the target is three times that, as for a project whose quota
+# Google has raised, so the bucket is set to 3,000,000/min here.
 serve() {
-  KONTOR_LOG_LEVEL=warn KONTOR_MESSAGING_PUSH_PROVIDER=fcm \
+  KONTOR_LOG_LEVEL=warn KONTOR_MESSAGING_PUSH_PROVIDER=fcm KONTOR_MESSAGING_RATE_LIMIT_FCM=3000000 \
     KONTOR_MESSAGING_FCM_SERVICE_ACCOUNT_FILE="$work/sa.json" \
     KONTOR_MESSAGING_FCM_ENDPOINT="http://127.0.0.1:$sink_port" \
     "$BIN" serve --db "$url" --listen "127.0.0.1:$port" 2>>"$work/serve.log" &
   pid=$!
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 }
-cat >"$work/push.py" <<'EOF'
-import json, sqlite3, sys, time, urllib.request
-mode, port, token, n, sink_port, pid, db = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7]
-
-def api(method, path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as r:
-        return json.loads(r.read() or b"null")
-
-def sink():
-    with urllib.request.urlopen(f"http://127.0.0.1:{sink_port}/stats") as r:
-        return json.loads(r.read())
-
-def cpu_seconds():
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / 100.0  # utime + stime, clock ticks
-
-if mode == "setup":
-    t = time.time()
-    for start in range(0, n, 10000):
-        items = [{"external_id": f"p{i}", "tags": ["push"], "consent": {"push": {"status": "granted"}}}
-                 for i in range(start, min(n, start + 10000))]
-        r = api("POST", "/v1/customers/batch", items)
-        assert r["failed"] == 0, r
-    con = sqlite3.connect(db, timeout=60)
-    con.execute("INSERT INTO devices (installation_id, customer_id, platform, token, status, "
-                "last_seen_at, created_at, updated_at) SELECT 'inst-' || id, id, 'android', "
-                "'tok-' || id, 'active', 0, 0, 0 FROM customers WHERE external_id LIKE 'p%'")
-    con.commit()
-    con.close()
-    print(f"  setup: {n:,} customers and devices in {time.time() - t:.1f} s")
-    sys.exit(0)
-
-seg = api("PUT", "/v1/segments/push", {"name": "push", "rule": {"tag": "push"}})["id"]
-api("PUT", "/v1/templates/flash", {"name": "Flash", "channel": "push", "default_language": "en",
-    "languages": {"en": {"title": "Flash sale", "body": "{{campaign.offer}} for {{customer.external_id}}"}},
-    "sample": {"campaign": {"offer": "x"}}})
-c = api("POST", "/v1/campaigns", {"name": "bench", "channel": "push", "template_key": "flash",
-        "audience": {"segment_id": seg}, "data": {"offer": "20% off"}})
-cpu0 = cpu_seconds()
-t0 = time.time()
-api("POST", f"/v1/campaigns/{c['id']}/schedule")
-state = None
-while True:
-    s = sink()
-    if s["received"] >= n:
-        break
-    state = api("GET", f"/v1/campaigns/{c['id']}")
-    if state["state"] in ("completed", "cancelled") or time.time() - t0 > 3600:
-        break
-    time.sleep(0.5)
-s = sink()
-cpu = cpu_seconds() - cpu0
-hwm = [l for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM")][0].split()[1]
-state = api("GET", f"/v1/campaigns/{c['id']}")
-elapsed = s["last_ms"] / 1000 - t0
-print(f"  received by FCM:      {s['received']:,} (bad requests {s['bad']}); campaign {state['state']} {json.dumps(state['counts'])}")
-print(f"  time to first message {s['first_ms'] / 1000 - t0:8.2f} s")
-print(f"  end to end            {elapsed:8.2f} s   {s['received'] / elapsed:>10,.0f} messages/s")
-print(f"  Kontor peak RSS       {int(hwm) / 1024:8.0f} MB")
-print(f"  Kontor CPU            {cpu:8.1f} s   ({cpu / elapsed:.2f} cores)")
-EOF
 serve
-python3 "$work/push.py" setup "$port" "$token" "$N" "$sink_port" "$pid" "${url#sqlite:}"
+python3 bench/campaign.py setup push "$port" "$token" "$N" "$sink_port" "$pid" "${url#sqlite:}"
 # A fresh process for the campaign, so peak RSS is the campaign's own.
 bench_stop
 serve
-python3 "$work/push.py" run "$port" "$token" "$N" "$sink_port" "$pid" "${url#sqlite:}"
+python3 bench/campaign.py run push "$port" "$token" "$N" "$sink_port" "$pid" "${url#sqlite:}"
 echo
 echo "target: >= 30,000 messages/s, peak RSS <= 512 MB"

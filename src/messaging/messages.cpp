@@ -104,8 +104,10 @@ Result<std::map<int64_t, std::vector<ActiveDevice>>> ActiveDevices(
   if (customer_ids.empty()) return out;
   store::Params p;
   const std::string in = InIds(customer_ids, p);
+  // `status || ''`: without it SQLite walks devices_last_seen (status, ...),
+  // every active device of every customer, once per chunk of a campaign.
   ASSIGN_OR_RETURN(auto rows, c.Execute("SELECT customer_id, id, token, platform FROM devices "
-                                        "WHERE status = 'active' AND token IS NOT NULL AND "
+                                        "WHERE status || '' = 'active' AND token IS NOT NULL AND "
                                         "customer_id IN (" +
                                             in + ") ORDER BY customer_id, id",
                                         p));

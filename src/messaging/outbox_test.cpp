@@ -131,6 +131,70 @@ TEST_P(MessageOutboxTest, SendsRecordsAndKeepsATimeline) {
   EXPECT_EQ(kinds, (std::vector<std::string>{"queued", "paused", "sent"}));
 }
 
+// Creation and a plain send are read from the message row, not stored as
+// events: the timeline still shows them, in order, with receipts after the
+// send and without doubling rows written as events by older versions.
+TEST_P(MessageOutboxTest, TimelineReadsCreationAndSendFromTheRow) {
+  ScriptedProvider p;
+  const ProviderFactory factory = ForwardTo(&p);
+  auto d = MakeDispatcher(factory);
+  Dispatcher::Providers providers(factory);
+  p.script = {Outcome::Error(Outcome::Kind::kRetry, "503", "busy")};
+  const int64_t id = Queue("transactional", 3);
+  ASSERT_EQ(*d->RunOnce("transactional", providers), 1);
+  clock_.Advance(Millis(5000));
+  ASSERT_EQ(*d->RunOnce("transactional", providers), 1);
+  const int64_t sent_at = clock_.NowMs();
+  clock_.Advance(Millis(1000));
+  ASSERT_TRUE(db().Execute("INSERT INTO message_events (message_id, at, status, detail) VALUES "
+                           "(?, ?, 'delivered', 'receipt')",
+                           {id, clock_.NowMs()})
+                  .ok());
+  Outbox o(db(), "reader");
+  auto events = o.Events(id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 4u);
+  EXPECT_EQ((*events)[0].status, "queued");
+  EXPECT_EQ((*events)[0].at, kT0);
+  EXPECT_EQ((*events)[1].status, "retry");
+  EXPECT_EQ((*events)[1].attempt, 1);
+  EXPECT_EQ((*events)[2].status, "sent");
+  EXPECT_EQ((*events)[2].at, sent_at);
+  EXPECT_EQ((*events)[2].attempt, 2);
+  EXPECT_EQ((*events)[2].detail, "p-" + std::to_string(id));
+  EXPECT_EQ((*events)[3].status, "delivered");
+  // Rows an older version stored for both steps are shown once.
+  ASSERT_TRUE(db().Execute("DELETE FROM message_events WHERE message_id = ?", {id}).ok());
+  ASSERT_TRUE(db().Execute("INSERT INTO message_events (message_id, at, status, attempt, detail) "
+                           "VALUES (?, ?, 'queued', NULL, ''), (?, ?, 'sent', 2, 'x')",
+                           {id, kT0, id, sent_at})
+                  .ok());
+  events = o.Events(id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].detail, "x");
+  // A suppressed message: one step, with its reason.
+  NewMessage m;
+  m.lane = "bulk";
+  m.channel = "sms";
+  m.provider = "scripted";
+  m.recipient = "+4930999";
+  m.content = {{"text", "hi"}};
+  m.max_attempts = 3;
+  m.suppressed_because = "no sms consent for marketing";
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(db().Transact([&](store::Connection& c) -> Status {
+                    ASSIGN_OR_RETURN(ids, Outbox::Enqueue(c, clock_.NowMs(), {m}));
+                    return Status::Ok();
+                  })
+                  .ok());
+  events = o.Events(ids.at(0));
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].status, "suppressed");
+  EXPECT_EQ((*events)[0].detail, "no sms consent for marketing");
+}
+
 TEST_P(MessageOutboxTest, RetriesWithBackoffAndRetryAfterThenGivesUp) {
   ScriptedProvider p;
   const ProviderFactory factory = ForwardTo(&p);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <kainjow/mustache.hpp>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "core/validation.h"
@@ -551,28 +552,73 @@ std::string HtmlEscape(const std::string& s) {
   return out;
 }
 
+// A marked source compiled once and kept per thread: a campaign renders the
+// same few parts for every recipient, and compiling costs more than
+// rendering. Per thread because kainjow's render is not const (it records
+// errors in the object); bounded because template sources are unbounded.
+class CompiledCache {
+ public:
+  kainjow::mustache::mustache& Get(const std::string& marked, bool escape_html) {
+    auto& map = maps_[escape_html ? 1 : 0];
+    if (auto it = map.find(marked); it != map.end()) return *it->second;
+    if (map.size() >= kMaxEntries) map.clear();
+    auto m = std::make_unique<kainjow::mustache::mustache>(marked);
+    if (escape_html) {
+      m->set_custom_escape(HtmlEscape);
+    } else {
+      m->set_custom_escape([](const std::string& s) { return s; });
+    }
+    return *map.emplace(marked, std::move(m)).first->second;
+  }
+  // Mark(source), remembered (sources are marked before they are compiled).
+  const Result<std::string>& Mark(const std::string& source) {
+    if (auto it = marks_.find(source); it != marks_.end()) return it->second;
+    if (marks_.size() >= kMaxEntries) marks_.clear();
+    return marks_.emplace(source, messaging::Mark(source)).first->second;
+  }
+  // A template whose render failed is compiled afresh next time.
+  void Forget(const std::string& marked, bool escape_html) {
+    maps_[escape_html ? 1 : 0].erase(marked);
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 64;
+  std::unordered_map<std::string, std::unique_ptr<kainjow::mustache::mustache>> maps_[2];
+  std::unordered_map<std::string, Result<std::string>> marks_;
+};
+
+CompiledCache& ThreadCompiledCache() {
+  thread_local CompiledCache cache;
+  return cache;
+}
+
 // Errors: kInvalidArgument when the source does not compile, kValidation
 // (message only) when a limit is hit.
 Result<std::string> RenderMarked(const std::string& source, const Data& root, bool escape_html,
                                  size_t cap, std::vector<std::string>* unknown) {
-  kainjow::mustache::mustache m(source);
-  if (!m.is_valid()) return Status::InvalidArgument(m.error_message());
-  if (escape_html) {
-    m.set_custom_escape(HtmlEscape);
-  } else {
-    m.set_custom_escape([](const std::string& s) { return s; });
+  CompiledCache& cache = ThreadCompiledCache();
+  kainjow::mustache::mustache& m = cache.Get(source, escape_html);
+  if (!m.is_valid()) {
+    Status error = Status::InvalidArgument(m.error_message());
+    cache.Forget(source, escape_html);
+    return error;
   }
   VarsContext ctx(&root, cap * kChargeFactor + source.size(), unknown);
   CappedSink sink(cap);
+  Status limit;
   try {
     m.render(ctx, sink);
   } catch (const OutputTooLarge&) {
-    return Status(StatusCode::kValidation, "renders to more than " + HumanBytes(cap));
+    limit = Status(StatusCode::kValidation, "renders to more than " + HumanBytes(cap));
   } catch (const TooManySteps&) {
-    return Status(StatusCode::kValidation,
-                  "needs too many steps to render (a section over a very long list?)");
+    limit = Status(StatusCode::kValidation,
+                   "needs too many steps to render (a section over a very long list?)");
   }
-  if (!m.is_valid()) return Status::InvalidArgument(m.error_message());
+  if (!limit.ok() || !m.is_valid()) {
+    Status error = limit.ok() ? Status::InvalidArgument(m.error_message()) : limit;
+    cache.Forget(source, escape_html);
+    return error;
+  }
   return sink.Take();
 }
 
@@ -582,7 +628,7 @@ class PartRenderer {
   PartRenderer(const Data& root, bool strict) : root_(root), strict_(strict) {}
 
   std::string Render(const std::string& field, const std::string& source, size_t cap, bool html) {
-    auto marked = Mark(source);
+    const Result<std::string>& marked = ThreadCompiledCache().Mark(source);
     if (!marked.ok()) {
       Error(field, "is not a valid template: " + marked.status().message());
       return "";
