@@ -127,6 +127,7 @@ Status App::Init() {
     messaging::FcmOptions fcm;
     fcm.service_account_file = mc.fcm_service_account_file;
     fcm.endpoint = mc.fcm_endpoint;
+    fcm.http.ca_file = mc.fcm_ca_file;
     fcm.http.http2_prior_knowledge = mc.fcm_http2_prior_knowledge;
     fcm.http.max_concurrent = mc.fcm_max_concurrent;
     fcm.http.timeout_ms = mc.fcm_timeout_ms;

@@ -98,6 +98,7 @@ struct Config {
     int retry_max_ms = 3600000;
     std::string fcm_service_account_file;
     std::string fcm_endpoint = "https://fcm.googleapis.com";
+    std::string fcm_ca_file;                 // PEM; empty = the system store
     bool fcm_http2_prior_knowledge = false;  // h2c to a local http:// endpoint
     int fcm_max_concurrent = 100;
     int fcm_timeout_ms = 10000;

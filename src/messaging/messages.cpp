@@ -1,5 +1,7 @@
 #include "messaging/messages.h"
 
+#include <algorithm>
+
 #include "core/crypto.h"
 #include "core/validation.h"
 #include "messaging/preferences.h"
@@ -356,7 +358,12 @@ Result<MessageService::Sent> MessageService::Send(const audit::Actor& actor,
         msgs[i].suppressed_because = candidates[i].suppressed_because;
         if (links) links->AddListUnsubscribe(msgs[i], actor.now_ms);
       }
-      ASSIGN_OR_RETURN(ids, Outbox::Enqueue(c, actor.now_ms, msgs));
+      std::vector<bool> existed;
+      ASSIGN_OR_RETURN(ids, Outbox::Enqueue(c, actor.now_ms, msgs, &existed));
+      // A concurrent request with the key committed since the look-up above:
+      // retried, this one answers as its repeat.
+      if (std::find(existed.begin(), existed.end(), true) != existed.end())
+        return Status::Unavailable("concurrent use of an idempotency key");
       json::array logged;
       for (int64_t id : ids) logged.emplace_back(std::to_string(id));
       RETURN_IF_ERROR(

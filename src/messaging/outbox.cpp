@@ -114,28 +114,21 @@ json::object MessageToJson(const Message& m) {
 }
 
 Result<std::vector<int64_t>> Outbox::Enqueue(store::Connection& c, int64_t now_ms,
-                                             const std::vector<NewMessage>& messages) {
+                                             const std::vector<NewMessage>& messages,
+                                             std::vector<bool>* existed) {
   std::vector<int64_t> ids;
   ids.reserve(messages.size());
   for (const NewMessage& m : messages) {
-    if (m.idempotency_key) {
-      ASSIGN_OR_RETURN(auto row, c.QueryRow("SELECT id, request_hash FROM messages WHERE "
-                                            "idempotency_key = ?",
-                                            {*m.idempotency_key}));
-      if (row) {
-        if (row->Str(1) != m.request_hash)
-          return Status::Conflict("idempotency key " + *m.idempotency_key +
-                                  " was used for another message");
-        ids.push_back(row->Int(0));
-        continue;
-      }
-    }
     const bool suppressed = m.suppressed_because.has_value();
+    // Insert first, look up only on a conflict: keys are nearly always new
+    // (triggers make one per event), and a conflict must not be a failed
+    // statement, which would abort a PostgreSQL transaction.
     auto ins = c.QueryRow(
         "INSERT INTO messages (idempotency_key, request_hash, lane, purpose, channel, provider, "
         "customer_id, device_id, campaign_id, recipient, template_key, language, content, status, "
         "max_attempts, next_attempt_at, error_code, error_message, created_at, updated_at) VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         {m.idempotency_key ? store::Value(*m.idempotency_key) : store::Value(),
          m.request_hash,
          m.lane,
@@ -156,11 +149,23 @@ Result<std::vector<int64_t>> Outbox::Enqueue(store::Connection& c, int64_t now_m
          suppressed ? store::Value(*m.suppressed_because) : store::Value(),
          now_ms,
          now_ms});
-    // A concurrent request took the key between our check and insert: the
-    // caller's transaction is retried and finds it.
-    if (!ins.ok() && ins.status().code() == StatusCode::kConflict)
-      return Status::Unavailable("concurrent use of an idempotency key");
     RETURN_IF_ERROR(ins.status());
+    if (!*ins) {
+      // Only a key conflicts.
+      ASSIGN_OR_RETURN(auto row, c.QueryRow("SELECT id, request_hash FROM messages WHERE "
+                                            "idempotency_key = ?",
+                                            {m.idempotency_key.value_or("")}));
+      // Its holder has not committed yet: retried, the transaction finds it.
+      if (!row || !m.idempotency_key)
+        return Status::Unavailable("concurrent use of an idempotency key");
+      if (row->Str(1) != m.request_hash)
+        return Status::Conflict("idempotency key " + *m.idempotency_key +
+                                " was used for another message");
+      ids.push_back(row->Int(0));
+      if (existed) existed->push_back(true);
+      continue;
+    }
+    if (existed) existed->push_back(false);
     ids.push_back((*ins)->Int(0));
   }
   return ids;

@@ -79,10 +79,13 @@ class Outbox {
 
   // Adds messages inside the caller's transaction; returns their ids in
   // order. A message whose idempotency key is already taken is not added:
-  // its id is the existing message's, or kConflict when the existing one
-  // came from a request with another hash.
+  // its id is the existing message's (and `existed`, when given, says so per
+  // message), or kConflict when the existing one came from a request with
+  // another hash. On PostgreSQL that message may have been committed by a
+  // concurrent transaction after the caller looked for the key.
   static Result<std::vector<int64_t>> Enqueue(store::Connection& c, int64_t now_ms,
-                                              const std::vector<NewMessage>& messages);
+                                              const std::vector<NewMessage>& messages,
+                                              std::vector<bool>* existed = nullptr);
 
   // Like Enqueue, for many messages without idempotency keys (a campaign's
   // chunk): a few multi-row statements instead of two per message.
