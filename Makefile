@@ -8,7 +8,7 @@ DB ?= sqlite:./data/kontor.db
 LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build release web run test unit bench bench-segment bench-sync bench-ach bench-events bench-push fuzz format clean
+.PHONY: deps build release web run test unit bench bench-segment bench-sync bench-ach bench-pdf bench-events bench-push fuzz format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -51,6 +51,9 @@ bench-push: release
 
 bench-ach:
 	@bash bench/ach.sh
+
+bench-pdf:
+	@bash bench/pdf.sh
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
