@@ -8,7 +8,7 @@ DB ?= sqlite:./data/kontor.db
 LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build release web run test unit bench bench-segment bench-sync bench-ach bench-events bench-push bench-email fuzz format clean
+.PHONY: deps build release web run test unit bench bench-segment bench-sync bench-ach bench-pdf bench-events bench-push bench-email fuzz format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -54,6 +54,9 @@ bench-email: release
 
 bench-ach:
 	@bash bench/ach.sh
+
+bench-pdf:
+	@bash bench/pdf.sh
 
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -17,6 +17,8 @@ PACKAGES=(
   libssh2-1-dev libgpgme-dev gnupg openssh-server openssh-client
   # messaging: outbound HTTP/2 and SMTP (libcurl), templates, and the SMTP server its tests run
   libcurl4-openssl-dev libnghttp2-dev libkainjow-mustache-dev python3-aiosmtpd
+  # newsletter editions: PDF personalization (libqpdf) and the tools its tests check outputs with
+  libqpdf-dev qpdf poppler-utils
   # servers and tools used by tests and benchmarks
   postgresql postgresql-contrib nginx-light wrk curl ca-certificates python3 procps
   # browser tests
