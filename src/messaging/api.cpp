@@ -234,8 +234,25 @@ void RegisterRoutes(http::Router& router, store::Database& db, MessageService& m
          std::optional<std::string> language = r.String("language", false, 35, 2);
          json::object data;
          if (const json::object* d = r.Object("data", false)) data = *d;
+         // An unsaved edit (the PUT body) is previewed instead of the saved
+         // version: the editor's live preview.
+         std::optional<json::object> definition;
+         if (const json::object* d = r.Object("definition", false)) definition = *d;
          RETURN_IF_ERROR(r.Finish());
-         ASSIGN_OR_RETURN(SavedTemplate t, templates.Get(key));
+         SavedTemplate t;
+         if (definition) {
+           // Read as PUT reads it (name and sample allowed, not needed).
+           JsonReader d(*definition, "definition.");
+           (void)d.String("name", false, 200, 0);
+           (void)d.Object("sample", false);
+           std::optional<MessageTemplate> def = ReadTemplate(d);
+           RETURN_IF_ERROR(d.Finish());
+           if (!def) return Status::Validation({{"definition", "is not a template"}});
+           t.definition = std::move(*def);
+           t.key = key;
+         } else {
+           ASSIGN_OR_RETURN(t, templates.Get(key));
+         }
          json::object vars{{"data", data}};
          std::string lang = language.value_or("");
          if (customer) {
@@ -267,9 +284,11 @@ void RegisterRoutes(http::Router& router, store::Database& db, MessageService& m
        },
        "messaging",
        "Render a template for a chosen customer and data, as it would be sent; unknown variables "
-       "are listed, not refused",
+       "are listed, not refused. With `definition` (a PUT body), that unsaved edit is rendered "
+       "instead of the saved version",
        Schema(R"({"type":"object","additionalProperties":false,"properties":{
-         "customer":{"type":"string"},"language":{"type":"string"},"data":{"type":"object"}}})"),
+         "customer":{"type":"string"},"language":{"type":"string"},"data":{"type":"object"},
+         "definition":{"type":"object","description":"the body of PUT /v1/templates/{key}"}}})"),
        Schema(
            R"({"type":"object","properties":{"language":{"type":"string"},"content":{"type":"object"},
          "unknown_variables":{"type":"array"}}})")});

@@ -79,6 +79,20 @@ describe(`push and templates (${DB_KIND})`, { timeout: 300000 }, () => {
     assert.equal(r.json.language, 'de');
     assert.equal(r.json.content.body, 'Hallo Anna, Depot D-17');
     assert.ok(r.json.unknown_variables.some((e) => /data\.price/.test(e.message)), r.text);
+    // An unsaved edit is previewed as given, and checked like a save.
+    const edit = { name: 'Price alert', channel: 'push', default_language: 'en', languages: { en: { title: 'Draft {{data.isin}}', body: 'Edited for {{customer.first_name}}' } } };
+    r = await srv.api('POST', '/v1/templates/price-alert/preview', { body: { customer: 'p-anna', language: 'en', data: { isin: 'X1' }, definition: edit } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.content.title, 'Draft X1');
+    assert.equal(r.json.content.body, 'Edited for Anna');
+    r = await srv.api('POST', '/v1/templates/price-alert/preview', { body: { definition: { ...edit, languages: { en: { title: '{{#open}}', body: 'b' } } } } });
+    assert.equal(r.status, 422, r.text);
+    assert.ok(r.json.errors.some((e) => e.field === 'definition.languages.en.title'), r.text);
+    r = await srv.api('POST', '/v1/templates/price-alert/preview', { body: { definition: 'x' } });
+    assert.equal(r.status, 422, r.text);
+    assert.ok(r.json.errors.some((e) => e.field === 'definition'), r.text);
+    r = await srv.api('GET', '/v1/templates/price-alert');
+    assert.equal(r.json.version, 1);
     r = await srv.api('GET', '/v1/templates');
     assert.deepEqual(r.json.items.map((t) => t.key), ['price-alert']);
   });

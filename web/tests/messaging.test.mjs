@@ -164,8 +164,10 @@ describe('Kontor web app: messaging', () => {
       default_language: other.default_language,
       languages: { en: { text: 'Code {{data.code}}' } },
     });
+    // The preview follows the unsaved edit.
     await page.getByLabel('Text').fill('Dein Code: {{data.code}}');
-    await page.getByTestId('preview-stale').waitFor();
+    await waitForText(page.getByTestId('preview-draft'), /unsaved edits/);
+    await waitForText(preview().getByTestId('content-text'), /^Dein Code: 987654$/);
     await page.getByTestId('template-save').click();
     await waitForText(page.getByTestId('template-conflict'), /changed meanwhile.*version 2/);
     await page.getByTestId('template-reload').click();

@@ -292,20 +292,33 @@ function TemplateEditor(props: { initial: MessageTemplate | null }) {
   const conflict = save.error instanceof ApiError && (save.error.status === 409 || save.error.status === 412) && !fe.key;
   const checks = saved?.check ?? [];
 
-  // ---- live preview of the saved version
-  const previewInput = JSON.stringify({ customer: customer.trim(), language: previewLang, data: dataVarsError ? null : sampleData, v: saved?.version ?? 0 });
+  // ---- live preview: the saved version, or the unsaved edits as they are typed
+  const draftDef = dirty && Object.keys(dataErrors).length === 0 ? body : null;
+  const previewInput = JSON.stringify({
+    customer: customer.trim(),
+    language: previewLang,
+    data: dataVarsError ? null : sampleData,
+    v: saved?.version ?? 0,
+    def: draftDef,
+  });
   const debounced = useDebounced(previewInput, 350);
   const [preview, setPreview] = useState<{ state: 'idle' | 'loading' | 'ready' | 'error'; result?: TemplatePreview; error?: unknown; input?: string }>({ state: 'idle' });
   const seq = useRef(0);
   useEffect(() => {
     if (!saved || dataVarsError) return;
-    const inp = JSON.parse(debounced) as { customer: string; language: string; data: Record<string, unknown> | null };
+    const inp = JSON.parse(debounced) as {
+      customer: string;
+      language: string;
+      data: Record<string, unknown> | null;
+      def: Record<string, unknown> | null;
+    };
     const mine = ++seq.current;
     setPreview((p) => ({ ...p, state: 'loading' }));
     const req: Record<string, unknown> = {};
     if (inp.customer) req.customer = inp.customer;
     if (inp.language) req.language = inp.language;
     if (inp.data) req.data = inp.data;
+    if (inp.def) req.definition = inp.def;
     post<TemplatePreview>(templatePath(saved.key, 'preview'), req).then(
       (r) => mine === seq.current && setPreview({ state: 'ready', result: r, input: debounced }),
       (e) => mine === seq.current && setPreview({ state: 'error', error: e, input: debounced }),
@@ -314,7 +327,7 @@ function TemplateEditor(props: { initial: MessageTemplate | null }) {
   }, [debounced, saved?.key]);
   const previewFe = preview.error instanceof ApiError ? preview.error.fieldErrors() : {};
   const unknownHere = (part: string) =>
-    preview.state === 'ready' && preview.result?.language === active && !dirty
+    preview.state === 'ready' && preview.result?.language === active && preview.input === previewInput
       ? (preview.result.unknown_variables ?? []).filter((u) => u.field === part || u.field.startsWith(`${part}.`))
       : [];
 
@@ -596,7 +609,7 @@ function TemplateEditor(props: { initial: MessageTemplate | null }) {
                         onChange={(e) => setPreviewLang(e.currentTarget.value)}
                       >
                         <option value="">the customer's</option>
-                        {Object.keys(saved.languages).map((l) => (
+                        {Object.keys(draft.languages).map((l) => (
                           <option key={l} value={l}>
                             {l}
                           </option>
@@ -616,11 +629,11 @@ function TemplateEditor(props: { initial: MessageTemplate | null }) {
                     />
                   </Field>
                   {dirty && (
-                    <div class="small text-body-secondary mb-2" data-testid="preview-stale">
-                      The preview shows the saved version {saved.version}; save to preview your edits.
+                    <div class="small text-body-secondary mb-2" data-testid="preview-draft">
+                      {draftDef ? 'Your unsaved edits' : `The saved version ${saved.version} (fix the push data to preview your edits)`}
                     </div>
                   )}
-                  <PreviewResult preview={preview} channel={saved.channel} />
+                  <PreviewResult preview={preview} channel={draft.channel} />
                 </>
               )}
             </div>
