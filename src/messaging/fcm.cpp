@@ -135,7 +135,8 @@ json::object FcmRequest(const Outgoing& m) {
   for (const char* k : {"title", "body", "image"}) {
     if (std::string v = Str(m.content, k); !v.empty()) notification[k] = v;
   }
-  if (!notification.empty()) message["notification"] = std::move(notification);
+  const bool background = notification.empty();
+  if (!background) message["notification"] = std::move(notification);
   json::object data;
   if (const json::value* d = m.content.if_contains("data"); d && d->is_object()) {
     for (const auto& kv : d->get_object()) {
@@ -145,7 +146,15 @@ json::object FcmRequest(const Outgoing& m) {
   if (std::string link = Str(m.content, "link"); !link.empty()) data["link"] = link;
   if (!data.empty()) message["data"] = std::move(data);
   message["android"] = json::object{{"priority", "HIGH"}};
-  message["apns"] = json::object{{"headers", json::object{{"apns-priority", "10"}}}};
+  // A data message reaches an iOS app only as a background push, which
+  // Apple requires at priority 5 with content-available.
+  if (background) {
+    message["apns"] = json::object{
+        {"headers", json::object{{"apns-priority", "5"}, {"apns-push-type", "background"}}},
+        {"payload", json::object{{"aps", json::object{{"content-available", 1}}}}}};
+  } else {
+    message["apns"] = json::object{{"headers", json::object{{"apns-priority", "10"}}}};
+  }
   return json::object{{"message", std::move(message)}};
 }
 

@@ -67,5 +67,15 @@ TEST(Fcm, RequestBodyFollowsTheV1Shape) {
     "android":{"priority":"HIGH"},"apns":{"headers":{"apns-priority":"10"}}}})"));
 }
 
+TEST(Fcm, DataAloneIsABackgroundMessage) {
+  Outgoing m;
+  m.recipient = "tok-2";
+  m.content = {{"data", json::object{{"refresh", "portfolio"}}}};
+  EXPECT_EQ(json::value(FcmRequest(m)), json::parse(R"({"message":{"token":"tok-2",
+    "data":{"refresh":"portfolio"},"android":{"priority":"HIGH"},
+    "apns":{"headers":{"apns-priority":"5","apns-push-type":"background"},
+            "payload":{"aps":{"content-available":1}}}}})"));
+}
+
 }  // namespace
 }  // namespace kontor::messaging

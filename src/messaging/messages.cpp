@@ -167,16 +167,23 @@ Status ValidateContent(const std::string& channel, const json::object& content,
   } else {
     auto title = r.String("title", false, 1000);
     auto body = r.String("body", false, 4000);
-    if (!title && !body) r.AddError(r.FieldName("body"), "a push message needs a title or a body");
     if (auto image = r.String("image", false, 2000); image && !image->starts_with("https://"))
       r.AddError(r.FieldName("image"), "must be an https URL");
     r.String("link", false, 2000);
-    if (const json::object* data = r.Object("data", false)) {
+    // APNs apns-collapse-id: at most 64 bytes.
+    r.String("collapse_id", false, 64, 1);
+    const json::object* data = r.Object("data", false);
+    if (data) {
       for (const auto& kv : *data) {
         if (!kv.value().is_string())
           r.AddError(r.FieldName("data." + std::string(kv.key())), "must be a string");
       }
     }
+    // Data alone is a background (silent) push: APNs push type background,
+    // an FCM data message.
+    if (!title && !body && (!data || data->empty()))
+      r.AddError(r.FieldName("body"),
+                 "a push message needs a title, a body or data (data alone: a background push)");
     if (json::serialize(content).size() > kMaxPushPayloadBytes)
       r.AddError(prefix.empty() ? "content" : prefix.substr(0, prefix.size() - 1),
                  "a push payload is at most 4096 bytes");

@@ -96,6 +96,15 @@ describe(`APNs (${DB_KIND})`, { timeout: 300000 }, () => {
     assert.ok(Number(got.headers['apns-expiration']) > Date.now() / 1000, got.headers['apns-expiration']);
     assert.equal((await waitStatus(srv, android.id, ['sent'])).status, 'sent');
 
+    // Data alone is a background push: push type background, priority 5, content-available.
+    const [bgIos] = await push(srv, { customer: 'apns-anna' }, { data: { refresh: 'portfolio' } });
+    assert.equal((await waitStatus(srv, bgIos.id, ['sent', 'failed'])).status, 'sent');
+    const bg = apns.messages.find((m) => m.token === tok('a1') && m.payload.refresh === 'portfolio');
+    assert.ok(bg, JSON.stringify(apns.messages).slice(0, 500));
+    assert.equal(bg.headers['apns-push-type'], 'background');
+    assert.equal(bg.headers['apns-priority'], '5');
+    assert.deepEqual(bg.payload.aps, { 'content-available': 1 });
+
     // One provider token for all of it.
     assert.equal(apns.stats.providerTokens.distinct, 1);
     assert.equal(apns.stats.providerTokens.refreshedTooSoon, 0);
