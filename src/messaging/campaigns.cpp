@@ -285,7 +285,17 @@ json::object CampaignToJson(const Campaign& c) {
           {"completed_at", TimeOrNull(c.completed_at)}};
 }
 
-Status CampaignService::LoadCounts(Campaign& cp) {
+Status CampaignService::LoadCounts(Campaign& cp, bool may_reuse) {
+  const auto now = std::chrono::steady_clock::now();
+  if (may_reuse) {
+    std::lock_guard lock(counts_mu_);
+    auto it = recent_counts_.find(cp.id);
+    if (it != recent_counts_.end() && now - it->second.at < std::chrono::seconds(1)) {
+      cp.counts = it->second.counts;
+      cp.counts.audience = cp.audience_count;
+      return Status::Ok();
+    }
+  }
   cp.counts = CampaignCounts{};
   cp.counts.audience = cp.audience_count;
   ASSIGN_OR_RETURN(auto rows, db_.Execute("SELECT status, COUNT(*) FROM messages WHERE "
@@ -306,6 +316,13 @@ Status CampaignService::LoadCounts(Campaign& cp) {
       cp.counts.suppressed += n;
     else if (s == "cancelled")
       cp.counts.cancelled += n;
+  }
+  std::lock_guard lock(counts_mu_);
+  if (cp.state == "sending") {
+    if (recent_counts_.size() > 1000) recent_counts_.clear();
+    recent_counts_[cp.id] = {now, cp.counts};
+  } else {
+    recent_counts_.erase(cp.id);
   }
   return Status::Ok();
 }
@@ -341,7 +358,7 @@ Result<Campaign> CampaignService::Get(int64_t id) {
     ASSIGN_OR_RETURN(out, LoadOr404(c, id, false));
     return Status::Ok();
   }));
-  RETURN_IF_ERROR(LoadCounts(out));
+  RETURN_IF_ERROR(LoadCounts(out, out.state == "sending"));
   return out;
 }
 
@@ -363,7 +380,7 @@ Result<CampaignService::Page> CampaignService::List(const std::optional<std::str
   Page page;
   for (const auto& r : rows.rows) {
     page.items.push_back(RowToCampaign(r));
-    RETURN_IF_ERROR(LoadCounts(page.items.back()));
+    RETURN_IF_ERROR(LoadCounts(page.items.back(), page.items.back().state == "sending"));
   }
   if (static_cast<int>(page.items.size()) == limit && !page.items.empty())
     page.next = page.items.back().id;
@@ -692,6 +709,11 @@ Result<bool> CampaignService::ExpandChunk(int64_t id) {
             {ids.back(), static_cast<int64_t>(ids.size()), now, id})
         .status();
   }));
+  {
+    // What a reader is shown next includes this chunk.
+    std::lock_guard lock(counts_mu_);
+    recent_counts_.erase(id);
+  }
   if (queued > 0 && kick_) kick_();
   return more;
 }

@@ -22,8 +22,11 @@
 // and cancelled campaigns (see Outbox::Claim).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -148,7 +151,10 @@ class CampaignService {
                               std::initializer_list<const char*> from, const std::string& to);
   Status EnqueueJob(store::Connection& c, const Campaign& cp, const std::string& chain, int n,
                     int64_t run_at, const std::string& created_by);
-  Status LoadCounts(Campaign& cp);
+  // Counts the campaign's messages by status. With `may_reuse`, counts up
+  // to a second old are reused: counting a million-message campaign reads a
+  // million index entries, and every open progress bar asks for it.
+  Status LoadCounts(Campaign& cp, bool may_reuse = false);
 
   store::Database& db_;
   const Clock& clock_;
@@ -156,6 +162,12 @@ class CampaignService {
   const ChannelProviders providers_;
   const CampaignOptions options_;
   std::function<void()> kick_;
+  struct RecentCounts {
+    std::chrono::steady_clock::time_point at;
+    CampaignCounts counts;
+  };
+  std::mutex counts_mu_;
+  std::unordered_map<int64_t, RecentCounts> recent_counts_;
 };
 
 }  // namespace kontor::messaging

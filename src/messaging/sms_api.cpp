@@ -52,7 +52,8 @@ Status RecordReceipt(store::Database& db, int64_t now, const FormParams& f) {
     return Status::Validation({{sid.empty() ? "MessageSid" : "MessageStatus", "missing"}});
   return db.Transact([&](store::Connection& c) -> Status {
     ASSIGN_OR_RETURN(auto row, c.QueryRow("SELECT id, status, content FROM messages WHERE "
-                                          "provider = 'twilio' AND provider_message_id = ?",
+                                          "provider = 'twilio' AND channel = 'sms' AND "
+                                          "provider_message_id = ?",
                                           {sid}));
     // Not ours (or pruned): Twilio does not retry receipts either way.
     if (!row) return Status::Ok();
