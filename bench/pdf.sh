@@ -23,7 +23,7 @@ mkdir -p "$OUT"
 # A dedicated driver over the documents sources (they depend on core's Status and crypto only).
 mapfile -t sources < <(ls src/documents/*.cpp | grep -Ev '_test\.cpp$|_fuzz\.cpp$')
 g++ -std=c++20 -O2 -DNDEBUG -DPOINTERHOLDER_TRANSITION=4 -Isrc bench/pdf_bench.cpp \
-  "${sources[@]}" src/core/{status,crypto}.cpp -lqpdf -lfmt -lssl -lcrypto -pthread \
+  "${sources[@]}" src/core/{status,crypto,markup}.cpp -lqpdf -lfmt -lssl -lcrypto -pthread \
   -o "$OUT/pdf_bench"
 
 tmp=$(mktemp -d /tmp/pdf-bench.XXXXXX)

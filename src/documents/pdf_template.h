@@ -59,7 +59,7 @@ struct TemplateCapacity {
 // One recipient's variable parts, already rendered.
 struct RecipientParts {
   std::string content;     // watermark Form XObject content
-  std::string escaped_id;  // EscapeXml(recipient id)
+  std::string escaped_id;  // EscapeMarkup(recipient id)
   std::string file_id;     // 32 raw bytes: /ID [<first 16> <last 16>]
 };
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/crypto.h"
+#include "core/markup.h"
 #include "documents/pdf_template.h"
 #include "documents/watermark.h"
 #include "documents/xmp.h"
@@ -61,7 +62,7 @@ Status Personalizer::PersonalizeTo(const Recipient& recipient, const ChunkSink& 
   RETURN_IF_ERROR(ValidateRecipient(recipient, s.watermark));
   internal::RecipientParts parts;
   parts.content = RenderWatermarkContent(recipient.lines, s.watermark, s.available_width);
-  parts.escaped_id = EscapeXml(recipient.id);
+  parts.escaped_id = EscapeMarkup(recipient.id);
   parts.file_id = s.edition->id0() + Sha256(s.edition->id0() + recipient.id).substr(0, 16);
 
   const internal::PdfTemplate* pdf = s.edition.get();

@@ -204,7 +204,7 @@ TEST_F(PersonalizerTest, RecipientIdIsInTheTrailerIdAndXmp) {
   EXPECT_NE(ra.id1, rb.id1);
   EXPECT_TRUE(Contains(ra.xmp, "<kontor:RecipientId>cust-100234</kontor:RecipientId>")) << ra.xmp;
   EXPECT_TRUE(
-      Contains(rb.xmp, "<kontor:RecipientId>x&amp;&lt;y&gt;&quot;&apos;</kontor:RecipientId>"));
+      Contains(rb.xmp, "<kontor:RecipientId>x&amp;&lt;y&gt;&quot;&#39;</kontor:RecipientId>"));
   EXPECT_TRUE(Contains(ra.xmp, kXmpNamespace));
   // The master's own XMP properties are kept.
   EXPECT_TRUE(Contains(ra.xmp, "<xmp:CreatorTool>Kontor sample generator</xmp:CreatorTool>"));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/markup.h"
 #include "documents/xmp.h"
 
 namespace kontor::documents {
@@ -169,7 +170,7 @@ TEST(WatermarkTest, XmpRendersToOneLengthForEveryId) {
   EXPECT_NE(text.find("<rdf:Description rdf:about=\"uuid:1234\" xmlns:kontor="), std::string::npos);
   EXPECT_LT(text.find("<kontor:RecipientId>c-9</kontor:RecipientId>"), text.find("</rdf:RDF>"));
   EXPECT_EQ(text.find("ignored"), std::string::npos);
-  EXPECT_EQ(EscapeXml("a<b>&\"'\x01"), "a&lt;b&gt;&amp;&quot;&apos;");
+  EXPECT_EQ(EscapeMarkup("a<b>&\"'\x01"), "a&lt;b&gt;&amp;&quot;&#39;");
 }
 
 }  // namespace

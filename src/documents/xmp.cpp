@@ -1,5 +1,7 @@
 #include "documents/xmp.h"
 
+#include "core/markup.h"
+
 namespace kontor::documents {
 namespace {
 
@@ -26,35 +28,6 @@ std::string AboutOf(std::string_view xmp) {
 
 }  // namespace
 
-std::string EscapeXml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // XML 1.0 has no place for other C0 controls.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 XmpLayout::XmpLayout(const std::optional<std::string>& master_xmp, std::string_view title,
                      size_t id_capacity)
@@ -77,7 +50,7 @@ XmpLayout::XmpLayout(const std::optional<std::string>& master_xmp, std::string_v
     head_ +=
         "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
         "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">" +
-        EscapeXml(title) + "</rdf:li></rdf:Alt></dc:title></rdf:Description>\n";
+        EscapeMarkup(title) + "</rdf:li></rdf:Alt></dc:title></rdf:Description>\n";
   }
   head_ += Description("");
   tail_ =

@@ -24,7 +24,7 @@ class XmpLayout {
   XmpLayout(const std::optional<std::string>& master_xmp, std::string_view title,
             size_t id_capacity);
 
-  // The full packet for `escaped_id` (see EscapeXml); size() bytes. Requires
+  // The full packet for `escaped_id` (see EscapeMarkup, core/markup.h); size() bytes. Requires
   // escaped_id.size() <= id_capacity().
   std::string Render(std::string_view escaped_id) const;
   size_t size() const;
@@ -35,8 +35,5 @@ class XmpLayout {
   std::string tail_;  // after the padding
   size_t capacity_;
 };
-
-// XML character data: & < > " ' escaped.
-std::string EscapeXml(std::string_view text);
 
 }  // namespace kontor::documents

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/markup.h"
 #include "core/validation.h"
 
 namespace kontor::messaging {
@@ -523,34 +524,8 @@ class CappedSink {
   std::string out_;
 };
 
-// Like kainjow's html_escape, but &#39; instead of &apos;, which HTML 4 mail
-// clients (older Outlook) show literally.
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 8);
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+// kainjow's escape hook takes a const std::string&.
+std::string HtmlEscape(const std::string& s) { return EscapeMarkup(s); }
 
 // A marked source compiled once and kept per thread: a campaign renders the
 // same few parts for every recipient, and compiling costs more than
