@@ -21,23 +21,7 @@ trap 'kill $sink_pid 2>/dev/null || true; bench_cleanup' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$sink_port/stats" >/dev/null && break; sleep 0.1; done
 
 bench_db sqlite
-echo -n "bench-password-1" | "$BIN" admin create --email bench@example.com --password-stdin --db "$url" >/dev/null
-token=$("$BIN" token create --email bench@example.com --name bench --db "$url" 2>/dev/null)
-port=$(free_port)
-serve() {
-  KONTOR_LOG_LEVEL=warn KONTOR_MESSAGING_EMAIL_PROVIDER=smtp \
-    KONTOR_MESSAGING_SMTP_URL="smtp://127.0.0.1:$smtp_port" KONTOR_MESSAGING_SMTP_STARTTLS=off \
-    KONTOR_MESSAGING_SMTP_FROM="Market Letter <letter@example.com>" \
-    KONTOR_MESSAGING_PUBLIC_URL="https://kontor.example.com" \
-    KONTOR_MESSAGING_WORKERS_BULK="$WORKERS" \
-    "$BIN" serve --db "$url" --listen "127.0.0.1:$port" 2>>"$work/serve.log" &
-  pid=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-}
-serve
-python3 bench/campaign.py setup email "$port" "$token" "$N" "$sink_port" "$pid" "${url#sqlite:}"
-# A fresh process for the campaign, so peak RSS is the campaign's own.
-bench_stop
-serve
-echo "  $WORKERS SMTP connections (messaging.workers.bulk)"
-python3 bench/campaign.py run email "$port" "$token" "$N" "$sink_port" "$pid" "${url#sqlite:}"
+bench_campaign email "$sink_port" "$WORKERS SMTP connections (messaging.workers.bulk)" \
+  KONTOR_MESSAGING_EMAIL_PROVIDER=smtp KONTOR_MESSAGING_SMTP_URL="smtp://127.0.0.1:$smtp_port" \
+  KONTOR_MESSAGING_SMTP_STARTTLS=off KONTOR_MESSAGING_SMTP_FROM="Market Letter <letter@example.com>" \
+  KONTOR_MESSAGING_PUBLIC_URL="https://kontor.example.com" KONTOR_MESSAGING_WORKERS_BULK="$WORKERS"

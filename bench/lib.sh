@@ -37,3 +37,26 @@ bench_stop() {
   wait "$pid" 2>/dev/null || true
   pid=""
 }
+# One campaign benchmark (bench/push.sh, bench/email.sh): bench admin and
+# token, Kontor started with the given environment, N customers loaded by
+# bench/campaign.py, then a fresh Kontor (so peak RSS is the campaign's own)
+# sends the campaign while campaign.py reads the sink's /stats.
+#   bench_campaign CHANNEL STATS_PORT NOTE [VAR=value ...]
+bench_campaign() {
+  local channel=$1 stats_port=$2 note=$3
+  shift 3
+  local env=("$@")
+  echo -n "bench-password-1" | "$BIN" admin create --email bench@example.com --password-stdin --db "$url" >/dev/null
+  token=$("$BIN" token create --email bench@example.com --name bench --db "$url" 2>/dev/null)
+  port=$(free_port)
+  local mode
+  for mode in setup run; do
+    env KONTOR_LOG_LEVEL=warn "${env[@]}" \
+      "$BIN" serve --db "$url" --listen "127.0.0.1:$port" 2>>"$work/serve.log" &
+    pid=$!
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+    [[ $mode == run ]] && echo "  $note"
+    python3 bench/campaign.py "$mode" "$channel" "$port" "$token" "$N" "$stats_port" "$pid" "${url#sqlite:}"
+    [[ $mode == setup ]] && bench_stop
+  done
+}

@@ -53,27 +53,12 @@ json.dump({"type": "service_account", "project_id": "bench", "private_key_id": "
 EOF
 
 bench_db sqlite
-echo -n "bench-password-1" | "$BIN" admin create --email bench@example.com --password-stdin --db "$url" >/dev/null
-token=$("$BIN" token create --email bench@example.com --name bench --db "$url" 2>/dev/null)
-port=$(free_port)
 # FCM's default quota (600,000/min, Kontor's default token bucket) is 10,000
 # messages/s; the target is three times that, as for a project whose quota
 # Google has raised, so the bucket is set to 3,000,000/min here.
-serve() {
-  KONTOR_LOG_LEVEL=warn KONTOR_MESSAGING_PUSH_PROVIDER=fcm KONTOR_MESSAGING_RATE_LIMIT_FCM=3000000 \
-    KONTOR_MESSAGING_FCM_SERVICE_ACCOUNT_FILE="$work/sa.json" \
-    KONTOR_MESSAGING_FCM_ENDPOINT="$base" \
-    KONTOR_MESSAGING_FCM_CA_FILE="$work/ca.pem" \
-    "$BIN" serve --db "$url" --listen "127.0.0.1:$port" 2>>"$work/serve.log" &
-  pid=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-}
-serve
-python3 bench/campaign.py setup push "$port" "$token" "$N" "$stats_port" "$pid" "${url#sqlite:}"
-# A fresh process for the campaign, so peak RSS is the campaign's own.
-bench_stop
-serve
-echo "  FCM over $proto_name"
-python3 bench/campaign.py run push "$port" "$token" "$N" "$stats_port" "$pid" "${url#sqlite:}"
+bench_campaign push "$stats_port" "FCM over $proto_name" \
+  KONTOR_MESSAGING_PUSH_PROVIDER=fcm KONTOR_MESSAGING_RATE_LIMIT_FCM=3000000 \
+  KONTOR_MESSAGING_FCM_SERVICE_ACCOUNT_FILE="$work/sa.json" KONTOR_MESSAGING_FCM_ENDPOINT="$base" \
+  KONTOR_MESSAGING_FCM_CA_FILE="$work/ca.pem"
 echo
 echo "target: >= 30,000 messages/s, peak RSS <= 512 MB"
